@@ -1,0 +1,40 @@
+# Safeguard: `make demo` runs the product on its embedded default, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: demo test lint bench install system-deps kafka-jars clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+kafka-jars: install system-deps
+	$(BIN)/python -c "from streams.local_kafka import fetch_kafka_libs; print('kafka jars:', fetch_kafka_libs())"
+
+demo: install
+	$(BIN)/safeguard demo
+
+test: install system-deps kafka-jars
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy safeguard/ producers/ streams/ pipelines/ warehouse/ dashboard/
+
+bench: install
+	@echo "benchmarks land with the Sources and Scale issues (bench/)"
+
+clean:
+	rm -rf $(VENV) .safeguard .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""Kafka -> warehouse sink, data quality, termly aggregation and backtests."""

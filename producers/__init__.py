@@ -1,0 +1,1 @@
+"""Source adapters: real log formats in, normalised events (or dead letters) out."""

@@ -1,0 +1,318 @@
+"""`safeguard` command line: the composition root.
+
+The one place that reads the environment (via `Settings.from_env`) and imports the
+edge packages to wire them. Every command exits non-zero with a one-line reason on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from safeguard.errors import SafeguardError
+from safeguard.inputs import InputSpec
+from safeguard.settings import Settings
+
+log = logging.getLogger("safeguard")
+REPO_DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+
+
+class CommandError(SafeguardError):
+    """A command cannot do what was asked; the message is the one line the user sees."""
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import date
+
+    from producers.simulator import simulate
+
+    start = date.fromisoformat(args.start) if args.start else date(2026, 11, 16)
+    out = simulate(Path(args.out), profile=args.profile, days=args.days, seed=args.seed,
+                   start=start, pupils=args.pupils, staff=args.staff)
+    print(f"simulated {out['people']} people, {out['lines']} log lines, "
+          f"{out['scenarios']} scenarios -> {args.out}")
+    return 0
+
+
+def _embedded_ingest(school_dir: Path, inputs: list[InputSpec], db: Path,
+                     quiet: bool = False) -> Any:
+    from producers.school import load_school
+    from streams.embedded import EmbeddedRunner
+    from streams.pipeline import Pipeline
+    from warehouse.writer import Warehouse
+
+    bundle = load_school(school_dir)
+    with Warehouse(db) as wh:
+        stats = EmbeddedRunner(Pipeline(bundle), wh).run(inputs)
+    if not quiet:
+        print(f"ingested {stats.records_in} records: {stats.events} events "
+              f"({stats.events_inserted} new), {stats.dead_letters} dead letters, "
+              f"{stats.alerts} alerts -> {db}")
+    return stats
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.formats import parser_for
+
+    inputs = [InputSpec.parse(text) for text in args.input]
+    for spec in inputs:
+        parser_for(spec.source)
+    if args.embedded:
+        if settings.db_path is None:
+            raise CommandError("--embedded needs --db FILE")
+        _embedded_ingest(Path(args.school), inputs, settings.db_path)
+        return 0
+    if not settings.broker:
+        raise CommandError("choose a mode: --embedded --db FILE, or --broker HOST:PORT")
+    from producers.kafka_producer import RawProducer
+    from producers.school import load_school
+    from streams.topics import Topics, ensure_topics
+
+    bundle = load_school(Path(args.school))
+    ensure_topics(settings.broker, Topics(settings.topic_prefix), partitions=args.partitions)
+    producer = RawProducer(settings.broker, topic_prefix=settings.topic_prefix).start()
+    try:
+        total = 0
+        for spec in inputs:
+            total += producer.send_file(spec, bundle.school_id)
+    finally:
+        producer.close()
+    print(f"sent {total} records from {len(inputs)} input(s) to {settings.broker}")
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.queries import alerts_as_records
+    from warehouse.reader import WarehouseReader
+
+    reader = WarehouseReader(settings.db_path)
+    if reader.manifest() is None:
+        raise CommandError(f"no warehouse snapshot for {settings.db_path}; run an ingest first")
+    con = reader.connect()
+    records = [r for r in alerts_as_records(con) if r["severity"] >= args.min_severity]
+    for r in records:
+        if args.json:
+            print(json.dumps(r, sort_keys=True))
+        else:
+            print(f"{r['first_seen'][:16]}  sev {r['severity']}  {r['category']:<10} "
+                  f"{r['subject']:<14} {','.join(r['clause_ids']):<24} {r['title']} "
+                  f"({r['event_count']} events)")
+    if not args.json:
+        print(f"{len(records)} alert(s)")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.broker:
+        raise CommandError("the worker needs --broker HOST:PORT (or SAFEGUARD_BROKER)")
+    from producers.school import load_school
+    from streams.app import create_app, run_worker
+    from streams.pipeline import Pipeline
+    from streams.topics import Topics, ensure_topics
+
+    if settings.school_dir is None:
+        raise CommandError("the worker needs --school DIR (or SAFEGUARD_SCHOOL)")
+    topics = Topics(settings.topic_prefix)
+    ensure_topics(settings.broker, topics, partitions=args.partitions)
+    app = create_app(Pipeline(load_school(settings.school_dir)), bootstrap=settings.broker,
+                     data_dir=settings.data_dir / "worker", topics=topics,
+                     partitions=args.partitions)
+    sys.argv = sys.argv[:1]  # Faust's worker reads argv; ours are already parsed
+    run_worker(app, loglevel=args.loglevel)
+    return 0
+
+
+def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.broker:
+        raise CommandError("the sink needs --broker HOST:PORT (or SAFEGUARD_BROKER)")
+    from pipelines.sink import Sink
+    from streams.topics import Topics, ensure_topics
+    from warehouse.writer import Warehouse
+
+    topics = Topics(settings.topic_prefix)
+    ensure_topics(settings.broker, topics, partitions=args.partitions)
+    stats = Sink(settings.broker, Warehouse(settings.db_path), topics=topics).start().run()
+    print(f"sink stopped after {stats.records} records ({stats.events} events, "
+          f"{stats.alerts} alert versions, {stats.dead_letters} dead letters)")
+    return 0
+
+
+def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.local_kafka import LocalKafka
+
+    kafka = LocalKafka(Path(args.home) if args.home else settings.data_dir / "kafka",
+                       cache_dir=settings.cache_dir)
+    if args.action == "start":
+        print(kafka.start())
+    elif args.action == "stop":
+        print("stopped" if kafka.stop() else "not running")
+    else:
+        status = kafka.status()
+        print(f"running pid {status.pid} at {status.bootstrap}" if status.running
+              else "not running")
+        return 0 if status.running else 3
+    return 0
+
+
+def dashboard_command(db: Path, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "streamlit", "run", str(REPO_DASHBOARD),
+            "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--", "--db", str(db)]
+
+
+def _serve_dashboard(db: Path, host: str, port: int) -> int:
+    print(f"dashboard: http://{host}:{port}", flush=True)
+    proc = subprocess.Popen(dashboard_command(db, host, port))  # noqa: S603 - fixed argv
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()
+
+
+def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    return _serve_dashboard(settings.db_path, settings.dashboard_host, settings.dashboard_port)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.simulator import simulate
+
+    out = Path(args.out)
+    info = simulate(out, profile=args.profile, days=args.days, seed=args.seed)
+    inputs = [InputSpec.parse(line) for line in
+              (out / "inputs.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    db = out / "warehouse.duckdb"
+    print(f"demo school: {info['people']} synthetic people, {info['lines']} log lines")
+    _embedded_ingest(out / "school", inputs, db)
+    if args.no_serve:
+        return 0
+    return _serve_dashboard(db, settings.dashboard_host, settings.dashboard_port)
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="safeguard",
+        description="Safeguarding analytics for schools: AUP clauses as running detection.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="simulate a school, run the whole pipeline embedded, "
+                                    "serve the dashboard")
+    d.add_argument("--out", default=".safeguard/demo", help="where the demo school and "
+                   "warehouse go (default: .safeguard/demo)")
+    d.add_argument("--profile", default="beaudesert-park",
+                   choices=["beaudesert-park", "twerton-infant"])
+    d.add_argument("--days", type=int, default=5)
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--port", type=int, help="dashboard port (default 8501)")
+    d.add_argument("--no-serve", action="store_true", help="stop after the warehouse is written")
+    d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser("ingest", help="read source files into the pipeline")
+    i.add_argument("--school", required=True, help="school folder (school.yaml, people.csv, ...)")
+    i.add_argument("--input", action="append", required=True, metavar="KIND:FORMAT:PATH",
+                   help="a source, e.g. filter:squid:/var/log/squid/access.log (repeatable); "
+                        "supported now: filter:squid")
+    mode = i.add_mutually_exclusive_group()
+    mode.add_argument("--embedded", action="store_true",
+                      help="process in this process, merged in time order, into --db")
+    mode.add_argument("--broker", help="produce to Kafka at HOST:PORT")
+    i.add_argument("--db", help="warehouse file (embedded mode)")
+    i.add_argument("--partitions", type=int, default=4, help="partitions of created topics")
+    i.set_defaults(func=cmd_ingest)
+
+    a = sub.add_parser("alerts", help="list alerts from a warehouse")
+    a.add_argument("--db", required=True)
+    a.add_argument("--json", action="store_true", help="one JSON object per line")
+    a.add_argument("--min-severity", type=int, default=1, choices=range(1, 6))
+    a.set_defaults(func=cmd_alerts)
+
+    s = sub.add_parser("simulate", help="write a synthetic school with labelled scenarios")
+    s.add_argument("--profile", required=True, choices=["beaudesert-park", "twerton-infant"])
+    s.add_argument("--days", type=int, required=True)
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--start", help="first day, ISO date (default 2026-11-16, a Monday)")
+    s.add_argument("--pupils", type=int, default=120)
+    s.add_argument("--staff", type=int, default=20)
+    s.set_defaults(func=cmd_simulate)
+
+    w = sub.add_parser("worker", help="run a Faust stream worker against Kafka")
+    w.add_argument("--broker")
+    w.add_argument("--school", help="school folder")
+    w.add_argument("--data-dir", help="worker state directory (default .safeguard)")
+    w.add_argument("--partitions", type=int, default=4)
+    w.add_argument("--loglevel", default="warning")
+    w.set_defaults(func=cmd_worker)
+
+    k = sub.add_parser("sink", help="write Kafka's events, alerts and dead letters to DuckDB")
+    k.add_argument("--broker")
+    k.add_argument("--db", required=True)
+    k.add_argument("--partitions", type=int, default=4)
+    k.set_defaults(func=cmd_sink)
+
+    kf = sub.add_parser("kafka", help="a local single-node Kafka (KRaft) from Maven Central jars")
+    kf.add_argument("action", choices=["start", "stop", "status"])
+    kf.add_argument("--home", help="broker directory (default .safeguard/kafka)")
+    kf.set_defaults(func=cmd_kafka)
+
+    db = sub.add_parser("dashboard", help="serve the Streamlit dashboard")
+    db.add_argument("--db", required=True)
+    db.add_argument("--host", help="bind address (default 127.0.0.1)")
+    db.add_argument("--port", type=int, help="port (default 8501)")
+    db.set_defaults(func=cmd_dashboard)
+    return p
+
+
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    env = dict(os.environ if environ is None else environ)
+    try:
+        settings = Settings.from_env(
+            env, broker=getattr(args, "broker", None),
+            db_path=getattr(args, "db", None),
+            school_dir=getattr(args, "school", None),
+            data_dir=getattr(args, "data_dir", None),
+            dashboard_host=getattr(args, "host", None),
+            dashboard_port=getattr(args, "port", None))
+        result: int = args.func(args, settings)
+        return result
+    except KeyboardInterrupt:
+        return 130
+    except (SafeguardError, ValueError, OSError) as exc:
+        print(f"safeguard: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__name__ in {"ProducerError", "WarehouseError", "LocalKafkaError",
+                                  "KafkaError", "NoBrokersAvailable"}:
+            print(f"safeguard: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+def dashboard_settings(argv: Sequence[str], environ: dict[str, str] | None = None) -> Settings:
+    """Settings of the dashboard process, from `-- --db FILE` or SAFEGUARD_DB."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--db")
+    known, _ = parser.parse_known_args(list(argv))
+    return Settings.from_env(dict(os.environ if environ is None else environ), db_path=known.db)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

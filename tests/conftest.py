@@ -1,0 +1,94 @@
+"""Shared test factories: events, school folders, squid lines. Fixtures build, never mock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safeguard.events import Event, stable_event_id
+
+SCHOOL_YAML = """\
+id: test-school
+name: Test Prep School
+profile: {profile}
+timezone: Europe/London
+school_day:
+  start: "08:30"
+  end: "16:00"
+terms:
+  - name: Autumn 2026
+    start: 2026-09-03
+    end: 2026-12-16
+    half_term: [2026-10-26, 2026-10-30]
+"""
+PEOPLE_CSV = """\
+person_id,display_name,role,year_group,boarder,start_date,leave_date,accounts,notes
+P1,Pupil One,pupil,Year 7,true,,,pupil1;pupil1@pupils.test.example,extra column allowed
+P2,Pupil Two,pupil,Year 5,false,,,pupil2,
+S1,Staff One,staff,,false,2020-09-01,,SCHOOL\\staff1;staff1@test.example,
+"""
+ASSETS_CSV = """\
+asset_tag,serial,category,model,ownership,device_id,assigned_to
+A1,SN1,laptop,Book,school,LT-0001,S1
+"""
+NETWORKS_CSV = """\
+cidr,location,kind
+10.10.0.0/16,Classrooms,classroom
+10.10.0.0/24,ICT suite,ict-suite
+10.20.0.0/24,Boarding house,boarding
+"""
+
+
+def squid_line(ts: float = 1795285208.110, ip: str = "10.10.1.7", user: str = "pupil1",
+               url: str = "http://www.bbc.co.uk/bitesize", code: str = "TCP_MISS/200",
+               method: str = "GET") -> str:
+    """A Squid native access.log line as Squid writes it."""
+    return (f"{ts:.3f}      1 {ip} {code} 478 {method} {url} {user} "
+            f"HIER_DIRECT/10.9.0.1 text/html")
+
+
+@pytest.fixture
+def make_squid_line() -> Callable[..., str]:
+    return squid_line
+
+
+def event(**overrides: Any) -> Event:
+    raw = overrides.pop("raw", "raw line")
+    base: dict[str, Any] = {
+        "timestamp": datetime(2026, 11, 17, 10, 0, tzinfo=UTC), "category": "web",
+        "dataset": "squid.access", "school_id": "test-school", "raw": raw,
+        "event_id": stable_event_id("test-school", "squid.access", raw),
+        "url_original": "http://proxysite.com/", "url_domain": "proxysite.com",
+        "user_name": "pupil1", "source_ip": "10.10.1.7",
+    }
+    base.update(overrides)
+    return Event(**base)
+
+
+@pytest.fixture
+def make_event() -> Callable[..., Event]:
+    return event
+
+
+def write_school(root: Path, profile: str = "beaudesert-park", **files: str) -> Path:
+    """A school folder as DESIGN describes; `files` override or add files by name."""
+    root.mkdir(parents=True, exist_ok=True)
+    contents = {"school.yaml": SCHOOL_YAML.format(profile=profile), "people.csv": PEOPLE_CSV,
+                "assets.csv": ASSETS_CSV, "networks.csv": NETWORKS_CSV}
+    contents.update({k.replace("__", "/"): v for k, v in files.items()})
+    for name, text in contents.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_school(tmp_path: Path) -> Callable[..., Path]:
+    def factory(profile: str = "beaudesert-park", **files: str) -> Path:
+        return write_school(tmp_path / "school", profile, **files)
+    return factory

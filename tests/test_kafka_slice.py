@@ -1,0 +1,115 @@
+"""The thin slice on a real broker: ingest -> raw topic -> Faust worker -> alerts -> sink -> DuckDB.
+
+Worker and sink run as real subprocesses (`safeguard worker`, `safeguard sink`), exactly
+as a school would run them; the test polls the warehouse snapshot with a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import squid_line
+from warehouse.queries import alerts_as_records, ingest_accounting
+from warehouse.reader import WarehouseReader
+
+pytestmark = pytest.mark.kafka
+REPO = Path(__file__).resolve().parents[1]
+T = 1795262400.0
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start `safeguard ...` subprocesses; every one is stopped by PID at teardown."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"{name}.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "safeguard.cli", *args], cwd=REPO,
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def poll(check: Callable[[], Any], timeout: float, what: str,
+         alive: list[subprocess.Popen[bytes]], logs: Path) -> Any:
+    """Call `check` until it returns something truthy; fail with the logs at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        for p in alive:
+            if p.poll() is not None:
+                pytest.fail(f"process {p.args} exited with {p.returncode}:\n"
+                            + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}:\n"
+                + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
+
+
+def test_squid_lines_become_an_alert_in_duckdb_via_kafka(
+        tmp_path: Path, kafka_bootstrap: str, make_school: Callable[..., Path],
+        spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
+    school = make_school()
+    log = tmp_path / "access.log"
+    log.write_text("\n".join([
+        squid_line(ts=T, url="http://www.bbc.co.uk/news"),
+        squid_line(ts=T + 60, url="www.proxysite.com:443", method="CONNECT",
+                   code="TCP_TUNNEL/200"),
+        squid_line(ts=T + 120, url="http://nordvpn.com/", code="TCP_DENIED/403"),
+        "a malformed line",
+    ]) + "\n")
+    db = tmp_path / "w.duckdb"
+    env = {**os.environ, "SAFEGUARD_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}.",
+           "PYTHONPATH": str(REPO)}
+    worker = spawn("worker", "--broker", kafka_bootstrap, "--school", str(school),
+                   "--data-dir", str(tmp_path / "state"), "--partitions", "2",
+                   env=env, name="worker")
+    sink = spawn("sink", "--broker", kafka_bootstrap, "--db", str(db), env=env, name="sink")
+    ingest = subprocess.run(
+        [sys.executable, "-m", "safeguard.cli", "ingest", "--school", str(school), "--input",
+         f"filter:squid:{log}", "--broker", kafka_bootstrap, "--partitions", "2"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "sent 4 records" in ingest.stdout
+
+    reader = WarehouseReader(db)
+
+    def alert_complete() -> list[dict[str, Any]] | None:
+        records = alerts_as_records(reader.connect())
+        return records if records and records[0]["event_count"] == 2 else None
+
+    alerts = poll(alert_complete, 120, "the bps.proxy alert in DuckDB", [worker, sink], tmp_path)
+    assert len(alerts) == 1
+    assert alerts[0]["clause_ids"] == ["bps.proxy"] and alerts[0]["subject"] == "P1"
+
+    def accounted() -> Any:
+        acct = ingest_accounting(reader.connect())
+        m = reader.manifest() or {"rows": {}}
+        done = (not acct.empty and int(acct["records_in"].sum()) == 4
+                and m["rows"].get("events") == 3 and m["rows"].get("dead_letters") == 1)
+        return acct.iloc[0].to_dict() if done else None
+
+    row = poll(accounted, 60, "accounting of all 4 records", [worker, sink], tmp_path)
+    assert (row["records_in"], row["events_parsed"], row["dead_lettered"]) == (4, 3, 1)

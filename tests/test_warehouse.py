@@ -1,0 +1,92 @@
+"""The warehouse on real DuckDB files: migrations, idempotent writes, snapshots for readers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from safeguard.deadletters import DeadLetter
+from safeguard.detection import Detector
+from safeguard.policy import parse_profile
+from tests.conftest import event
+from tests.test_policy_and_detection import PROFILE
+from warehouse.errors import WarehouseError
+from warehouse.queries import alerts_as_records, count_events, ingest_accounting
+from warehouse.reader import WarehouseReader
+from warehouse.schema import LATEST_VERSION, current_version, migrate
+from warehouse.writer import IngestBatch, Warehouse
+
+
+def _events(n: int, start_minute: int = 0) -> list:  # type: ignore[type-arg]
+    t0 = datetime(2026, 11, 17, 10, tzinfo=UTC)
+    return [event(timestamp=t0 + timedelta(minutes=start_minute + i), raw=f"line {i}",
+                  categories=("proxy",), person_id="P1", person_role="pupil")
+            for i in range(n)]
+
+
+def test_migrations_apply_from_empty_and_are_idempotent(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert migrate(con) == [LATEST_VERSION]
+    assert migrate(con) == []
+    assert current_version(con) == LATEST_VERSION
+
+
+def test_rewriting_a_batch_adds_nothing(tmp_path: Path) -> None:
+    det = Detector(parse_profile(PROFILE, "tiny.yaml"), "test-school")
+    events = _events(10)
+    state: dict = {}  # type: ignore[type-arg]
+    alerts = [a for e in events for a in det.process(e, state)]
+    dead = [DeadLetter("test-school", "squid.access", "parse", "bad", "junk", "f", 11)]
+    batch = IngestBatch("b1", "test-school", "filter:squid", "f", 11, 10, 1)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        first = wh.write_batch(events, alerts, dead, [batch])
+        again = wh.write_batch(events, alerts[:3], dead, [batch])  # re-delivery, older versions
+        con = wh.con
+        assert (first.events_inserted, again.events_inserted) == (10, 0)
+        assert count_events(con) == 10
+        row = con.execute("SELECT count(*), max(version), max(event_count) FROM alerts").fetchone()
+        assert row == (1, 10, 10)  # an older version never overwrites a newer one
+        assert con.execute("SELECT count(*) FROM dead_letters").fetchone() == (1,)
+        acct = ingest_accounting(con)
+        assert acct["records_in"].tolist() == [11]
+
+
+def test_readers_see_the_snapshot_while_the_writer_holds_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    det = Detector(parse_profile(PROFILE, "tiny.yaml"), "test-school")
+    state: dict = {}  # type: ignore[type-arg]
+    events = _events(3)
+    alerts = [a for e in events for a in det.process(e, state)]
+    with Warehouse(db, publish_interval=0) as wh:
+        wh.write_batch(events, alerts)
+        with pytest.raises(duckdb.Error):
+            duckdb.connect(str(db), read_only=True)  # the file is the writer's alone
+        records = alerts_as_records(WarehouseReader(db).connect())
+        assert [r["event_count"] for r in records] == [3]
+        assert records[0]["clause_ids"] == ["tiny.proxy"]
+        assert WarehouseReader(db).manifest()["rows"]["events"] == 3  # type: ignore[index]
+
+
+def test_reader_without_snapshot_sees_empty_tables(tmp_path: Path) -> None:
+    assert alerts_as_records(WarehouseReader(tmp_path / "none.duckdb").connect()) == []
+
+
+def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with Warehouse(db):
+        import subprocess
+        import sys
+        code = ("from warehouse.writer import Warehouse; from pathlib import Path\n"
+                f"Warehouse(Path({str(db)!r})).start()")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=False, cwd=Path(__file__).parents[1])
+        assert proc.returncode != 0
+        assert "cannot open for writing" in proc.stderr
+
+
+def test_accounting_must_balance() -> None:
+    with pytest.raises(WarehouseError, match="in !="):
+        IngestBatch("b", "s", "filter:squid", "f", records_in=5, events_parsed=3, dead_lettered=1)

@@ -1,0 +1,83 @@
+"""Versioned schema migrations, applied in order on open; the version lives in the file."""
+
+from __future__ import annotations
+
+import duckdb
+
+# (version, description, statements). Append only: never edit a released migration.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (1, "events, alerts, dead letters, ingest accounting", (
+        """CREATE TABLE events (
+            event_id VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL,            -- UTC
+            school_id VARCHAR NOT NULL,
+            category VARCHAR NOT NULL,
+            type VARCHAR, action VARCHAR, outcome VARCHAR,
+            dataset VARCHAR NOT NULL, reason VARCHAR,
+            user_name VARCHAR, source_ip VARCHAR, host_name VARCHAR,
+            url_original VARCHAR, url_domain VARCHAR,
+            http_method VARCHAR, http_status INTEGER,
+            categories VARCHAR[], search_terms VARCHAR, asset_tag VARCHAR,
+            labels VARCHAR,                   -- JSON object
+            person_id VARCHAR, person_role VARCHAR, year_group VARCHAR, boarder BOOLEAN,
+            location VARCHAR, location_kind VARCHAR,
+            school_hours BOOLEAN, term_time BOOLEAN,
+            raw VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE alerts (
+            alert_id VARCHAR PRIMARY KEY,
+            version INTEGER NOT NULL,
+            school_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL,
+            title VARCHAR NOT NULL, clause_ids VARCHAR[] NOT NULL,
+            severity TINYINT NOT NULL, category VARCHAR NOT NULL, routing VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL, subject_kind VARCHAR NOT NULL, score DOUBLE NOT NULL,
+            first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL,
+            window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL,
+            event_count INTEGER NOT NULL, evidence_event_ids VARCHAR[] NOT NULL,
+            status VARCHAR NOT NULL DEFAULT 'new'
+        )""",
+        """CREATE TABLE dead_letters (
+            dead_letter_id VARCHAR NOT NULL,
+            school_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, stage VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL, raw VARCHAR NOT NULL, source VARCHAR, line_no BIGINT,
+            received_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE ingest_batches (
+            batch_id VARCHAR PRIMARY KEY,
+            school_id VARCHAR NOT NULL, source VARCHAR NOT NULL, path VARCHAR,
+            records_in BIGINT NOT NULL, events_parsed BIGINT NOT NULL,
+            dead_lettered BIGINT NOT NULL, received_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE INDEX events_ts ON events (ts)",
+    )),
+)
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)")
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration newer than the file's version, each in its own transaction."""
+    applied = []
+    have = current_version(con)
+    for version, description, statements in MIGRATIONS:
+        if version <= have:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for sql in statements:
+                con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                        [version, description])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied

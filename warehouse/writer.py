@@ -1,0 +1,185 @@
+"""The single owner of a warehouse file's write connection (see the package docstring)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from safeguard.alerts import Alert
+from safeguard.deadletters import DeadLetter
+from safeguard.detection import latest_versions
+from safeguard.events import Event
+from warehouse.arrow import alerts_table, dead_letters_table, events_table
+from warehouse.errors import WarehouseError
+from warehouse.schema import migrate
+from warehouse.snapshot import publish_snapshot
+
+
+@dataclass(frozen=True)
+class IngestBatch:
+    """Accounting of one batch of source records: records_in = events + dead letters."""
+
+    batch_id: str
+    school_id: str
+    source: str
+    path: str
+    records_in: int
+    events_parsed: int
+    dead_lettered: int
+
+    def __post_init__(self) -> None:
+        if self.records_in != self.events_parsed + self.dead_lettered:
+            raise WarehouseError(f"batch {self.batch_id}: {self.records_in} in != "
+                                 f"{self.events_parsed} parsed + {self.dead_lettered} dead")
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    events_inserted: int
+    alerts_upserted: int
+    dead_letters_inserted: int
+
+
+_ALERT_UPDATE = ", ".join(
+    f"{c} = excluded.{c}" for c in (
+        "version", "title", "clause_ids", "severity", "category", "routing", "score",
+        "first_seen", "last_seen", "window_end", "event_count", "evidence_event_ids")
+)
+
+
+class Warehouse:
+    """Opens lazily on `start()`, writes batches atomically, publishes read snapshots."""
+
+    def __init__(self, path: Path, *, publish_interval: float = 2.0) -> None:
+        self.path = Path(path)
+        self.publish_interval = publish_interval
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._last_publish = 0.0
+        self._dirty = False
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise WarehouseError("warehouse is not started", path=str(self.path))
+        return self._con
+
+    def start(self) -> Warehouse:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise WarehouseError(f"cannot open for writing: {exc}", path=str(self.path)) from exc
+        migrate(self._con)
+        return self
+
+    def close(self) -> None:
+        if self._con is not None:
+            self.publish(force=True)
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Warehouse:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write_batch(self, events: Sequence[Event] = (), alerts: Sequence[Alert] = (),
+                    dead_letters: Sequence[DeadLetter] = (),
+                    batches: Sequence[IngestBatch] = ()) -> WriteStats:
+        """Write everything of one batch in one transaction; re-delivery adds nothing."""
+        con = self.con
+        now = datetime.now(UTC)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            n_events = self._insert_events(con, events) if events else 0
+            n_alerts = self._upsert_alerts(con, alerts) if alerts else 0
+            n_dead = self._insert_dead(con, dead_letters, now) if dead_letters else 0
+            if batches:
+                self._insert_batches(con, batches, now)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        self._dirty = True
+        self.publish()
+        return WriteStats(n_events, n_alerts, n_dead)
+
+    @staticmethod
+    def _insert_events(con: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> int:
+        batch = events_table(events)
+        lo = min(e.timestamp for e in events).astimezone(UTC).replace(tzinfo=None)
+        hi = max(e.timestamp for e in events).astimezone(UTC).replace(tzinfo=None)
+        con.register("_events_batch", batch)
+        try:
+            # Anti-join restricted to the batch's time range: zone maps keep it cheap at
+            # term scale, with no primary-key index to maintain over millions of rows.
+            row = con.execute(
+                """INSERT INTO events
+                   SELECT b.* FROM (SELECT DISTINCT ON (event_id) * FROM _events_batch) b
+                   WHERE NOT EXISTS (SELECT 1 FROM events e
+                                     WHERE e.ts BETWEEN ? AND ? AND e.event_id = b.event_id)""",
+                [lo, hi]).fetchone()
+        finally:
+            con.unregister("_events_batch")
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _upsert_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> int:
+        newest = list(latest_versions(list(alerts)).values())
+        con.register("_alerts_batch", alerts_table(newest))
+        try:
+            con.execute(
+                "INSERT INTO alerts SELECT *, 'new' FROM _alerts_batch "  # noqa: S608 - fixed columns
+                f"ON CONFLICT (alert_id) DO UPDATE SET {_ALERT_UPDATE} "
+                "WHERE excluded.version > alerts.version")
+        finally:
+            con.unregister("_alerts_batch")
+        return len(newest)
+
+    @staticmethod
+    def _insert_dead(con: duckdb.DuckDBPyConnection, dead: Sequence[DeadLetter],
+                     now: datetime) -> int:
+        con.register("_dead_batch", dead_letters_table(dead, now))
+        try:
+            row = con.execute(
+                """INSERT INTO dead_letters
+                   SELECT b.* FROM (SELECT DISTINCT ON (dead_letter_id) * FROM _dead_batch) b
+                   WHERE b.dead_letter_id NOT IN (SELECT dead_letter_id FROM dead_letters)"""
+            ).fetchone()
+        finally:
+            con.unregister("_dead_batch")
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _insert_batches(con: duckdb.DuckDBPyConnection, batches: Sequence[IngestBatch],
+                        now: datetime) -> None:
+        table = pa.Table.from_pylist([
+            {"batch_id": b.batch_id, "school_id": b.school_id, "source": b.source,
+             "path": b.path, "records_in": b.records_in, "events_parsed": b.events_parsed,
+             "dead_lettered": b.dead_lettered, "received_at": now.replace(tzinfo=None)}
+            for b in batches])
+        con.register("_batches", table)
+        try:
+            con.execute("INSERT INTO ingest_batches SELECT * FROM _batches "
+                        "ON CONFLICT (batch_id) DO NOTHING")
+        finally:
+            con.unregister("_batches")
+
+    def publish(self, force: bool = False) -> bool:
+        """Refresh the readers' snapshot if something changed and the interval has passed."""
+        if not self._dirty and not force:
+            return False
+        now = time.monotonic()
+        if not force and now - self._last_publish < self.publish_interval:
+            return False
+        publish_snapshot(self.con, self.path)
+        self._last_publish = now
+        self._dirty = False
+        return True
