@@ -1,0 +1,1 @@
+"""Dashboard pages, one per job; each only wires data to widgets."""
