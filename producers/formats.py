@@ -1,13 +1,65 @@
-"""The registry of source formats: `kind:format` -> parser. Add a format by adding a line."""
+"""The registry of source formats: `kind:format` -> parser, and how its files are read.
+
+Add a format by adding a line to `PARSERS` (and, for CSV or whole-file JSON, to
+`READING`). Line formats are read in chunks of lines; CSV formats get the file's header
+line in `ParseContext.header` and chunks that never split a quoted multi-line record;
+whole-file formats (a pretty-printed API response) are read as one document.
+"""
 
 from __future__ import annotations
 
-from producers.parsing import Parser
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from producers.e2guardian import parse_e2guardian
+from producers.entra_signin import parse_entra_signin
+from producers.filter_csv import parse_filter_csv
+from producers.fortigate import parse_fortigate
+from producers.google_workspace import parse_google_document, parse_google_login
+from producers.parsing import ParseContext, Parser, ParseResult
+from producers.samba_audit import parse_samba_audit
 from producers.squid import parse_squid
+from producers.squidguard import parse_squidguard
+from producers.winlogbeat import parse_winlogbeat
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a format's files are cut into chunks for its parser."""
+
+    csv: bool = False
+    whole_file: bool = False
+
+
+def _filter_csv(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> ParseResult:
+    return parse_filter_csv(lines, ctx, header=ctx.header)
+
+
+def _google_document(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> ParseResult:
+    return parse_google_document("".join(text for _, text in lines), ctx)
+
 
 PARSERS: dict[str, Parser] = {
     "filter:squid": parse_squid,
+    "filter:e2guardian": parse_e2guardian,
+    "filter:squidguard": parse_squidguard,
+    "filter:fortigate": parse_fortigate,
+    "filter:csv": _filter_csv,
+    "auth:winlogbeat": parse_winlogbeat,
+    "auth:samba": parse_samba_audit,
+    "auth:google": parse_google_login,
+    "auth:google-json": _google_document,
+    "auth:entra": parse_entra_signin,
 }
+
+READING: dict[str, Reading] = {
+    "filter:csv": Reading(csv=True),
+    "auth:google-json": Reading(whole_file=True),
+}
+
+
+def reading_of(source: str) -> Reading:
+    return READING.get(source, Reading())
 
 
 def parser_for(source: str) -> Parser:

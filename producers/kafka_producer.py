@@ -7,24 +7,26 @@ letters), so the worker can account for every record it was sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from producers.errors import ProducerError
-from producers.files import read_lines
-from producers.formats import parser_for, raw_topic
+from producers.files import read_header, read_lines
+from producers.follow import CursorFile, read_new_lines
+from producers.formats import parser_for, raw_topic, reading_of
 from safeguard.inputs import InputSpec
 
 LINES_PER_MESSAGE = 500
 
 
 def raw_message(school_id: str, spec: InputSpec, lines: list[tuple[int, str]],
-                dead: list[dict[str, Any]]) -> bytes:
+                dead: list[dict[str, Any]], header: str | None = None) -> bytes:
     return orjson.dumps({"school_id": school_id, "source": spec.source, "path": spec.path,
-                         "lines": lines, "dead_letters": dead})
+                         "lines": lines, "dead_letters": dead, "header": header})
 
 
 class RawProducer:
@@ -61,11 +63,14 @@ class RawProducer:
         if not path.is_file():
             raise ProducerError("input file not found", source=spec.path)
         topic = self.topic_prefix + raw_topic(spec.source)
+        reading = reading_of(spec.source)
+        header = read_header(path) if reading.csv else None
         sent = 0
         futures = []
         for lines, dead in read_lines(path, school_id=school_id, dataset=spec.source,
-                                      source=spec.path, chunk_lines=self.lines_per_message):
-            value = raw_message(school_id, spec, lines, [d.to_dict() for d in dead])
+                                      source=spec.path, chunk_lines=self.lines_per_message,
+                                      csv=reading.csv, whole_file=reading.whole_file):
+            value = raw_message(school_id, spec, lines, [d.to_dict() for d in dead], header)
             futures.append(self._producer.send(topic, key=spec.path.encode(), value=value))
             sent += len(lines) + len(dead)
             if progress is not None:
@@ -73,6 +78,45 @@ class RawProducer:
         self._producer.flush()
         for fut in futures:
             fut.get(timeout=60)  # raise if any batch was not acknowledged
+        return sent
+
+    def follow(self, specs: Sequence[InputSpec], school_id: str, store: CursorFile, *,
+               poll_interval: float = 0.5, idle_exit: float | None = None,
+               should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Tail the inputs; a file's cursor is saved only after the broker acknowledged
+        every message before it (at-least-once; event ids make redelivery harmless)."""
+        if self._producer is None:
+            raise ProducerError("producer is not started", source=self.bootstrap)
+        for spec in specs:
+            parser_for(spec.source)
+        cursors = store.load()
+        sent = 0
+        idle_since = time.monotonic()
+        while not should_stop():
+            moved = False
+            for spec in specs:
+                path = Path(spec.path)
+                if not path.exists():
+                    continue
+                lines, dead, cur = read_new_lines(path, cursors.get(spec.path),
+                                                  school_id=school_id, dataset=spec.source,
+                                                  max_lines=self.lines_per_message)
+                if cur == cursors.get(spec.path):
+                    continue
+                header = read_header(path) if reading_of(spec.source).csv else None
+                value = raw_message(school_id, spec, lines, [d.to_dict() for d in dead], header)
+                topic = self.topic_prefix + raw_topic(spec.source)
+                self._producer.send(topic, key=spec.path.encode(), value=value).get(timeout=60)
+                cursors[spec.path] = cur
+                store.save(cursors)
+                sent += len(lines) + len(dead)
+                moved = True
+            if moved:
+                idle_since = time.monotonic()
+            elif idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
+                break
+            else:
+                time.sleep(poll_interval)  # a tailing daemon's poll interval
         return sent
 
     def close(self) -> None:

@@ -34,11 +34,14 @@ class ParseResult:
 
 @dataclass(frozen=True)
 class ParseContext:
-    """What a parser needs besides the lines: the school, the file, and the clock."""
+    """What a parser needs besides the lines: the school, the file, the clock, and the
+    school's time zone for formats that log local wall-clock times without an offset."""
 
     school_id: str
     source: str = ""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    timezone: str = "UTC"
+    header: str | None = None  # CSV formats: the file's header line
 
 
 Parser = Callable[[Iterable[tuple[int, str]], ParseContext], ParseResult]

@@ -16,6 +16,7 @@ from safeguard.directory import (
     parse_school_yaml,
 )
 from safeguard.errors import ConfigError
+from safeguard.keywords import KeywordIndex, parse_keywords
 from safeguard.policy import BUILTIN_PROFILES, Profile, parse_profile
 
 
@@ -26,6 +27,7 @@ class SchoolBundle:
     directory: Directory
     profile: Profile
     categories: CategoryIndex
+    keywords: KeywordIndex
 
     @property
     def school_id(self) -> str:
@@ -75,6 +77,22 @@ def load_categories(school_dir: Path | None = None) -> CategoryIndex:
     return index
 
 
+def _add_keyword_files(index: KeywordIndex, root: Path) -> None:
+    for path in sorted(root.glob("*.txt")):
+        index.add(path.stem, parse_keywords(_read(path)))
+
+
+def load_keywords(school_dir: Path | None = None) -> KeywordIndex:
+    """The shipped safeguarding phrase lists, extended by the school's `keywords/<theme>.txt`."""
+    index = KeywordIndex()
+    shipped = resources.files("safeguard") / "data" / "keywords"
+    with resources.as_file(shipped) as shipped_path:
+        _add_keyword_files(index, Path(shipped_path))
+    if school_dir is not None and (school_dir / "keywords").is_dir():
+        _add_keyword_files(index, school_dir / "keywords")
+    return index
+
+
 def load_school(school_dir: Path) -> SchoolBundle:
     """Parse `school.yaml`, `people.csv`, `assets.csv`, `networks.csv` and the profile."""
     if not school_dir.is_dir():
@@ -88,4 +106,5 @@ def load_school(school_dir: Path) -> SchoolBundle:
                                     str(school_dir / "networks.csv")),
     )
     return SchoolBundle(directory=directory, profile=load_profile(school.profile, school_dir),
-                        categories=load_categories(school_dir))
+                        categories=load_categories(school_dir),
+                        keywords=load_keywords(school_dir))

@@ -12,7 +12,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,29 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _stop_flag() -> Callable[[], bool]:
+    """A flag raised by SIGTERM/SIGINT, so follow loops finish their batch and exit."""
+    import signal
+
+    stop = {"now": False}
+
+    def handler(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return lambda: stop["now"]
+
+
+def _progress(stats: Any) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{stats.records_in:,} records, {stats.events:,} events, "
+              f"{stats.dead_letters:,} dead letters, {stats.alerts:,} alerts",
+              end="", file=sys.stderr, flush=True)
+
+
 def _embedded_ingest(school_dir: Path, inputs: list[InputSpec], db: Path,
-                     quiet: bool = False) -> Any:
+                     quiet: bool = False, follow: argparse.Namespace | None = None) -> Any:
     from producers.school import load_school
     from streams.embedded import EmbeddedRunner
     from streams.pipeline import Pipeline
@@ -53,7 +74,14 @@ def _embedded_ingest(school_dir: Path, inputs: list[InputSpec], db: Path,
 
     bundle = load_school(school_dir)
     with Warehouse(db) as wh:
-        stats = EmbeddedRunner(Pipeline(bundle), wh).run(inputs)
+        runner = EmbeddedRunner(Pipeline(bundle), wh, progress=None if quiet else _progress)
+        if follow is not None:
+            stats = runner.follow(inputs, poll_interval=follow.poll_interval,
+                                  idle_exit=follow.idle_exit, should_stop=_stop_flag())
+        else:
+            stats = runner.run(inputs)
+    if not quiet and sys.stderr.isatty():
+        print(file=sys.stderr)
     if not quiet:
         print(f"ingested {stats.records_in} records: {stats.events} events "
               f"({stats.events_inserted} new), {stats.dead_letters} dead letters, "
@@ -70,7 +98,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.embedded:
         if settings.db_path is None:
             raise CommandError("--embedded needs --db FILE")
-        _embedded_ingest(Path(args.school), inputs, settings.db_path)
+        _embedded_ingest(Path(args.school), inputs, settings.db_path,
+                         follow=args if args.follow else None)
         return 0
     if not settings.broker:
         raise CommandError("choose a mode: --embedded --db FILE, or --broker HOST:PORT")
@@ -83,8 +112,17 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     producer = RawProducer(settings.broker, topic_prefix=settings.topic_prefix).start()
     try:
         total = 0
-        for spec in inputs:
-            total += producer.send_file(spec, bundle.school_id)
+        if args.follow:
+            from producers.follow import CursorFile
+
+            store = CursorFile(Path(args.offsets) if args.offsets
+                               else settings.data_dir / "ingest-cursors.json")
+            total = producer.follow(inputs, bundle.school_id, store,
+                                    poll_interval=args.poll_interval, idle_exit=args.idle_exit,
+                                    should_stop=_stop_flag())
+        else:
+            for spec in inputs:
+                total += producer.send_file(spec, bundle.school_id)
     finally:
         producer.close()
     print(f"sent {total} records from {len(inputs)} input(s) to {settings.broker}")
@@ -232,6 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--broker", help="produce to Kafka at HOST:PORT")
     i.add_argument("--db", help="warehouse file (embedded mode)")
     i.add_argument("--partitions", type=int, default=4, help="partitions of created topics")
+    i.add_argument("--follow", action="store_true",
+                   help="keep tailing the files; resume after a restart with no duplicates or "
+                        "gaps (embedded: position stored in the warehouse with the data; "
+                        "broker: in --offsets after the broker acknowledged)")
+    i.add_argument("--poll-interval", type=float, default=0.5, help="follow: seconds between "
+                   "looks at the files")
+    i.add_argument("--idle-exit", type=float, help="follow: exit after this many seconds "
+                   "with no new lines")
+    i.add_argument("--offsets", help="follow, broker mode: cursor file (default "
+                   "<data dir>/ingest-cursors.json)")
+    i.add_argument("--data-dir", help="state directory (default .safeguard)")
     i.set_defaults(func=cmd_ingest)
 
     a = sub.add_parser("alerts", help="list alerts from a warehouse")

@@ -11,6 +11,7 @@ from dataclasses import replace
 from safeguard.categories import CategoryIndex, normalise_category
 from safeguard.directory import Directory
 from safeguard.events import Event
+from safeguard.keywords import KeywordIndex
 
 SUBJECT_KINDS = ("person", "account", "device", "ip")
 
@@ -31,9 +32,11 @@ def subject_of(event: Event) -> tuple[str, str]:
 class Enricher:
     """Adds person, role, year group, boarder, location and calendar flags to events."""
 
-    def __init__(self, directory: Directory, categories: CategoryIndex) -> None:
+    def __init__(self, directory: Directory, categories: CategoryIndex,
+                 keywords: KeywordIndex | None = None) -> None:
         self.directory = directory
         self.categories = categories
+        self.keywords = keywords or KeywordIndex()
 
     def enrich(self, event: Event) -> Event:
         changes: dict[str, object] = {}
@@ -43,6 +46,10 @@ class Enricher:
                 cats.update(self.categories.lookup(event.url_original))
             if cats != set(event.categories):
                 changes["categories"] = tuple(sorted(cats))
+        if event.search_terms and not event.themes:
+            themes = self.keywords.themes_of(event.search_terms)
+            if themes:
+                changes["themes"] = themes
         if event.user_name and not event.person_id:
             person = self.directory.person_by_account(event.user_name)
             if person is not None:

@@ -40,6 +40,7 @@ ECS_NAMES: dict[str, str] = {
     "http_status": "http.response.status_code",
     "categories": "rule.category",
     "search_terms": "safeguard.search_terms",
+    "themes": "safeguard.themes",
     "asset_tag": "safeguard.asset_tag",
     "labels": "labels",
     "person_id": "user.id",
@@ -100,6 +101,7 @@ class Event:
     http_status: int | None = None
     categories: tuple[str, ...] = ()
     search_terms: str | None = None
+    themes: tuple[str, ...] = ()
     asset_tag: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     person_id: str | None = None
@@ -133,11 +135,11 @@ class Event:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or (f.name in ("categories", "labels") and not value):
+            if value is None or (f.name in ("categories", "themes", "labels") and not value):
                 continue
             if f.name == "timestamp":
                 value = value.isoformat()
-            elif f.name == "categories":
+            elif f.name in ("categories", "themes"):
                 value = list(value)
             elif f.name == "labels":
                 value = dict(value)
@@ -161,8 +163,9 @@ class Event:
         if missing:
             raise EventError(f"missing required fields {missing}")
         kwargs["timestamp"] = parse_timestamp(kwargs["timestamp"])
-        if "categories" in kwargs:
-            kwargs["categories"] = tuple(kwargs["categories"])
+        for key in ("categories", "themes"):
+            if key in kwargs:
+                kwargs[key] = tuple(kwargs[key])
         if "labels" in kwargs:
             kwargs["labels"] = dict(kwargs["labels"])
         try:

@@ -13,7 +13,6 @@ from typing import Any
 import faust
 import orjson
 
-from producers.parsing import ParseContext
 from safeguard.deadletters import DeadLetter
 from safeguard.enrichment import subject_of
 from safeguard.events import Event
@@ -57,7 +56,7 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
             try:
                 msg = orjson.loads(value)
                 lines = [(int(n), str(t)) for n, t in msg["lines"]]
-                ctx = ParseContext(school_id=msg["school_id"], source=msg["path"])
+                ctx = pipeline.context(msg["path"], header=msg.get("header"))
                 result = pipeline.parse(msg["source"], lines, ctx)
                 result.dead_letters.extend(DeadLetter.from_dict(d) for d in msg["dead_letters"])
             except (ValueError, KeyError, TypeError) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 from producers.formats import parser_for
@@ -25,12 +26,19 @@ class Pipeline:
 
     def __init__(self, bundle: SchoolBundle) -> None:
         self.bundle = bundle
-        self.enricher = Enricher(bundle.directory, bundle.categories)
+        self.enricher = Enricher(bundle.directory, bundle.categories, bundle.keywords)
         self.detector = Detector(bundle.profile, bundle.school_id)
 
     @property
     def school_id(self) -> str:
         return self.bundle.school_id
+
+    def context(self, source: str, now: datetime | None = None,
+                header: str | None = None) -> ParseContext:
+        """Parse context for one file of this school (its id, time zone, CSV header)."""
+        return ParseContext(school_id=self.school_id, source=source,
+                            now=now or datetime.now(UTC),
+                            timezone=self.bundle.directory.school.timezone, header=header)
 
     def parse(self, source: str, lines: list[tuple[int, str]], ctx: ParseContext) -> ParseResult:
         return parser_for(source)(lines, ctx)

@@ -93,3 +93,15 @@ def test_school_categories_extend_shipped_lists(make_school: Callable[..., Path]
 def test_builtin_profiles_load() -> None:
     assert load_profile("twerton-infant").rule("tis-filter-bypass").clause_ids == (
         "tis.filter-bypass",)
+
+
+def test_keyword_themes_are_found_in_search_terms(make_school: Callable[..., Path]) -> None:
+    from producers.school import load_keywords
+
+    school = make_school(**{"keywords__bullying.txt": "# local phrase\nthey took my lunch\n"})
+    idx = load_keywords(school)
+    assert idx.themes_of("how to hide cuts from parents") == ("self-harm",)
+    assert idx.themes_of("They   took my LUNCH again") == ("bullying",)
+    assert idx.themes_of("suicide squad cast") == ("suicide",)  # honest: lists over-match
+    assert idx.themes_of("pornography laws essay") == ()  # whole words only
+    assert idx.themes_of(None) == ()

@@ -29,7 +29,7 @@ def _events(n: int, start_minute: int = 0) -> list:  # type: ignore[type-arg]
 
 def test_migrations_apply_from_empty_and_are_idempotent(tmp_path: Path) -> None:
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    assert migrate(con) == [LATEST_VERSION]
+    assert migrate(con) == list(range(1, LATEST_VERSION + 1))
     assert migrate(con) == []
     assert current_version(con) == LATEST_VERSION
 
@@ -90,3 +90,27 @@ def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
 def test_accounting_must_balance() -> None:
     with pytest.raises(WarehouseError, match="in !="):
         IngestBatch("b", "s", "filter:squid", "f", records_in=5, events_parsed=3, dead_lettered=1)
+
+
+def test_migrating_a_version_1_file_keeps_its_rows(tmp_path: Path) -> None:
+    from warehouse.schema import MIGRATIONS
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    current_version(con)
+    version, description, statements = MIGRATIONS[0]
+    for sql in statements:
+        con.execute(sql)
+    con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                [version, description])
+    con.execute("INSERT INTO alerts (alert_id, version, school_id, profile_id, rule_id, title, "
+                "clause_ids, severity, category, routing, subject, subject_kind, score, "
+                "first_seen, last_seen, window_start, window_end, event_count, "
+                "evidence_event_ids) VALUES ('a', 1, 's', 'p', 'r', 't', ['c.x'], 3, "
+                "'security', 'it', 'P1', 'person', 1, now(), now(), now(), now(), 1, [])")
+    con.close()
+    with Warehouse(db) as wh:
+        assert current_version(wh.con) == LATEST_VERSION
+        assert wh.con.execute("SELECT alert_id FROM alerts").fetchall() == [("a",)]
+        wh.write_batch(_events(2))
+        assert count_events(wh.con) == 2

@@ -30,6 +30,7 @@ EVENT_SCHEMA = pa.schema([
     ("person_id", pa.string()), ("person_role", pa.string()), ("year_group", pa.string()),
     ("boarder", pa.bool_()), ("location", pa.string()), ("location_kind", pa.string()),
     ("school_hours", pa.bool_()), ("term_time", pa.bool_()), ("raw", pa.string()),
+    ("themes", pa.list_(pa.string())),
 ])
 _EVENT_ATTRS = {"ts": "timestamp"}
 
@@ -41,7 +42,7 @@ def events_table(events: Sequence[Event]) -> pa.Table:
         values = [getattr(e, attr) for e in events]
         if f.name == "ts":
             values = [_naive_utc(v) for v in values]
-        elif f.name == "categories":
+        elif f.name in ("categories", "themes"):
             values = [list(v) for v in values]
         elif f.name == "labels":
             values = [orjson.dumps(dict(v)).decode() if v else None for v in values]

@@ -50,6 +50,18 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         )""",
         "CREATE INDEX events_ts ON events (ts)",
     )),
+    (2, "safeguarding keyword themes on events", (
+        "ALTER TABLE events ADD COLUMN themes VARCHAR[]",
+    )),
+    (3, "follow-mode file cursors and detector state, committed with the data", (
+        """CREATE TABLE source_cursors (
+            path VARCHAR PRIMARY KEY, inode BIGINT NOT NULL, byte_offset BIGINT NOT NULL,
+            line_no BIGINT NOT NULL, updated_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE detector_state (
+            subject VARCHAR PRIMARY KEY, state VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL
+        )""",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

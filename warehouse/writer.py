@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from safeguard.alerts import Alert
@@ -37,6 +39,16 @@ class IngestBatch:
         if self.records_in != self.events_parsed + self.dead_lettered:
             raise WarehouseError(f"batch {self.batch_id}: {self.records_in} in != "
                                  f"{self.events_parsed} parsed + {self.dead_lettered} dead")
+
+
+@dataclass(frozen=True)
+class SourceCursor:
+    """Where follow mode stands in one file: committed with the data it produced."""
+
+    path: str
+    inode: int
+    byte_offset: int
+    line_no: int
 
 
 @dataclass(frozen=True)
@@ -92,8 +104,14 @@ class Warehouse:
 
     def write_batch(self, events: Sequence[Event] = (), alerts: Sequence[Alert] = (),
                     dead_letters: Sequence[DeadLetter] = (),
-                    batches: Sequence[IngestBatch] = ()) -> WriteStats:
-        """Write everything of one batch in one transaction; re-delivery adds nothing."""
+                    batches: Sequence[IngestBatch] = (),
+                    cursors: Sequence[SourceCursor] = (),
+                    state: Mapping[str, Any] | None = None) -> WriteStats:
+        """Write everything of one batch in one transaction; re-delivery adds nothing.
+
+        `cursors` and `state` (follow mode) commit with the data, so a crash leaves
+        the file position and the detector's memory consistent with what is stored.
+        """
         con = self.con
         now = datetime.now(UTC)
         con.execute("BEGIN TRANSACTION")
@@ -103,6 +121,10 @@ class Warehouse:
             n_dead = self._insert_dead(con, dead_letters, now) if dead_letters else 0
             if batches:
                 self._insert_batches(con, batches, now)
+            if cursors:
+                self._upsert_cursors(con, cursors, now)
+            if state:
+                self._upsert_state(con, state, now)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -121,7 +143,7 @@ class Warehouse:
             # Anti-join restricted to the batch's time range: zone maps keep it cheap at
             # term scale, with no primary-key index to maintain over millions of rows.
             row = con.execute(
-                """INSERT INTO events
+                """INSERT INTO events BY NAME
                    SELECT b.* FROM (SELECT DISTINCT ON (event_id) * FROM _events_batch) b
                    WHERE NOT EXISTS (SELECT 1 FROM events e
                                      WHERE e.ts BETWEEN ? AND ? AND e.event_id = b.event_id)""",
@@ -136,7 +158,7 @@ class Warehouse:
         con.register("_alerts_batch", alerts_table(newest))
         try:
             con.execute(
-                "INSERT INTO alerts SELECT *, 'new' FROM _alerts_batch "  # noqa: S608 - fixed columns
+                "INSERT INTO alerts BY NAME SELECT *, 'new' AS status FROM _alerts_batch "  # noqa: S608 - fixed columns
                 f"ON CONFLICT (alert_id) DO UPDATE SET {_ALERT_UPDATE} "
                 "WHERE excluded.version > alerts.version")
         finally:
@@ -149,7 +171,7 @@ class Warehouse:
         con.register("_dead_batch", dead_letters_table(dead, now))
         try:
             row = con.execute(
-                """INSERT INTO dead_letters
+                """INSERT INTO dead_letters BY NAME
                    SELECT b.* FROM (SELECT DISTINCT ON (dead_letter_id) * FROM _dead_batch) b
                    WHERE b.dead_letter_id NOT IN (SELECT dead_letter_id FROM dead_letters)"""
             ).fetchone()
@@ -167,10 +189,49 @@ class Warehouse:
             for b in batches])
         con.register("_batches", table)
         try:
-            con.execute("INSERT INTO ingest_batches SELECT * FROM _batches "
+            con.execute("INSERT INTO ingest_batches BY NAME SELECT * FROM _batches "
                         "ON CONFLICT (batch_id) DO NOTHING")
         finally:
             con.unregister("_batches")
+
+    @staticmethod
+    def _upsert_cursors(con: duckdb.DuckDBPyConnection, cursors: Sequence[SourceCursor],
+                        now: datetime) -> None:
+        table = pa.Table.from_pylist([
+            {"path": c.path, "inode": c.inode, "byte_offset": c.byte_offset,
+             "line_no": c.line_no, "updated_at": now.replace(tzinfo=None)} for c in cursors])
+        con.register("_cursors", table)
+        try:
+            con.execute("INSERT INTO source_cursors BY NAME SELECT * FROM _cursors "
+                        "ON CONFLICT (path) DO UPDATE SET inode = excluded.inode, "
+                        "byte_offset = excluded.byte_offset, line_no = excluded.line_no, "
+                        "updated_at = excluded.updated_at")
+        finally:
+            con.unregister("_cursors")
+
+    @staticmethod
+    def _upsert_state(con: duckdb.DuckDBPyConnection, state: Mapping[str, Any],
+                      now: datetime) -> None:
+        stamp = now.replace(tzinfo=None)
+        table = pa.Table.from_pylist([
+            {"subject": k, "state": orjson.dumps(v).decode(), "updated_at": stamp}
+            for k, v in state.items()])
+        con.register("_state", table)
+        try:
+            con.execute("INSERT INTO detector_state BY NAME SELECT * FROM _state "
+                        "ON CONFLICT (subject) DO UPDATE SET state = excluded.state, "
+                        "updated_at = excluded.updated_at")
+        finally:
+            con.unregister("_state")
+
+    def load_cursors(self) -> dict[str, SourceCursor]:
+        rows = self.con.execute(
+            "SELECT path, inode, byte_offset, line_no FROM source_cursors").fetchall()
+        return {r[0]: SourceCursor(*r) for r in rows}
+
+    def load_state(self) -> dict[str, Any]:
+        rows = self.con.execute("SELECT subject, state FROM detector_state").fetchall()
+        return {subject: orjson.loads(text) for subject, text in rows}
 
     def publish(self, force: bool = False) -> bool:
         """Refresh the readers' snapshot if something changed and the interval has passed."""

@@ -49,6 +49,7 @@ class Conditions:
     action: frozenset[str] | None = None
     outcome: frozenset[str] | None = None
     categories: frozenset[str] | None = None
+    themes: frozenset[str] | None = None
     role: frozenset[str] | None = None
     year_group: frozenset[str] | None = None
     boarder: bool | None = None
@@ -88,6 +89,8 @@ class Conditions:
         if self.outcome is not None and e.outcome not in self.outcome:
             return False
         if self.categories is not None and self.categories.isdisjoint(e.categories):
+            return False
+        if self.themes is not None and self.themes.isdisjoint(e.themes):
             return False
         if self.role is not None and (e.person_role or "unknown") not in self.role:
             return False
