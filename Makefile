@@ -19,6 +19,7 @@ install: $(STAMP)
 
 system-deps:
 	bash scripts/system-deps.sh
+	bash scripts/install-real-software.sh
 
 kafka-jars: install system-deps
 	$(BIN)/python -c "from streams.local_kafka import fetch_kafka_libs; print('kafka jars:', fetch_kafka_libs())"

@@ -77,7 +77,9 @@ class Sink:
                 try:
                     data = orjson.loads(rec.value)
                     if tp.topic == self.topics.signals:
-                        events.append(Event.from_dict(data))
+                        if "tick" in data or not data["primary"]:
+                            continue  # timer ticks, and fan-out copies of a stored event
+                        events.append(Event.from_dict(data["event"]))
                     elif tp.topic == self.topics.alerts:
                         alerts.append(Alert.from_dict(data))
                     elif tp.topic == self.topics.deadletters:

@@ -29,6 +29,7 @@ _PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 _UNESCAPE = re.compile(r"\\(.)")
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
 ACTIONS = {"blocked": "blocked", "block": "blocked", "passed": "allowed", "pass": "allowed",
+           "passthrough": "allowed",  # FortiOS: allowed (ftgd_allow) and monitored requests
            "monitored": "allowed", "allowed": "allowed", "exempt": "exception"}
 _UTC = ZoneInfo("UTC")
 

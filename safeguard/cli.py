@@ -150,6 +150,33 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from safeguard.evaluation import evaluate, format_report
+    from warehouse.queries import alerts_as_records
+    from warehouse.reader import WarehouseReader
+
+    reader = WarehouseReader(settings.db_path)
+    if reader.manifest() is None:
+        raise CommandError(f"no warehouse snapshot for {settings.db_path}; run an ingest first")
+    truth_path = Path(args.truth)
+    if not truth_path.is_file():
+        raise CommandError(f"ground truth file not found: {truth_path}")
+    truth = [json.loads(line) for line in truth_path.read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    report = evaluate(alerts_as_records(reader.connect()), truth)
+    if args.json:
+        o = report.overall
+        print(json.dumps({"recall": o.recall, "precision": o.precision,
+                          "scenarios": o.scenarios, "detected": o.detected, "alerts": o.alerts,
+                          "true_alerts": o.true_alerts, "alerts_without_clause": report.uncited,
+                          "by_rule": {k: {"alerts": v.alerts, "true_alerts": v.true_alerts}
+                                      for k, v in report.by_rule.items()},
+                          "missed": [m.scenario for m in report.missed]}, sort_keys=True))
+    else:
+        print(format_report(report))
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.broker:
         raise CommandError("the worker needs --broker HOST:PORT (or SAFEGUARD_BROKER)")
@@ -298,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pupils", type=int, default=120)
     s.add_argument("--staff", type=int, default=20)
     s.set_defaults(func=cmd_simulate)
+
+    ev = sub.add_parser("evaluate", help="recall and precision of the alerts against "
+                                         "simulator ground truth")
+    ev.add_argument("--db", required=True)
+    ev.add_argument("--truth", required=True, help="ground_truth.jsonl from `simulate`")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_evaluate)
 
     w = sub.add_parser("worker", help="run a Faust stream worker against Kafka")
     w.add_argument("--broker")

@@ -1,26 +1,49 @@
 """The detector: rules over enriched events, hits grouped into versioned alerts.
 
-State is one dict per subject (`state[subject]`), so the same code runs on a plain
-dict in the embedded runner and on a Faust table partitioned by subject in workers;
-the caller must write the dict back (`state[subject] = ...`, done here) so a
-changelog-backed table records it.
+State is one JSON-able dict per subject key (`state[key]`), so the same code runs on
+a plain dict in the embedded runner and on a Faust table partitioned by that key in
+workers. An event fans out to the keys its rules group by (`keys_of`): its person (or
+unresolved account/device/IP), and where rules ask, its source IP, device, network
+location, and each pupil an incident names, with the pupil's role.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from safeguard.alerts import MAX_EVIDENCE, Alert, alert_id_for
-from safeguard.enrichment import subject_of
+from safeguard.enrichment import short_host, subject_of
 from safeguard.events import Event
 from safeguard.policy import Profile
-from safeguard.rules import Hit, Rule
+from safeguard.rules import Facts, Hit, Rule
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # how long a closed window's accumulator is kept, for late events, before it is pruned
 WINDOW_GRACE = timedelta(hours=1)
+MAX_REMEMBERED = 50
+INCIDENT_ROLES = (("incident.victims", "victim"), ("incident.perpetrators", "perpetrator"),
+                  ("incident.witnesses", "witness"), ("incident.subjects", "subject"))
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectKey:
+    """One key an event is processed under: the subject, its kind, and the rule grouping."""
+
+    subject: str
+    kind: str
+    group: str = "person"
+    role: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subject": self.subject, "kind": self.kind, "group": self.group,
+                "role": self.role}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SubjectKey:
+        return cls(str(data["subject"]), str(data["kind"]), str(data["group"]), data.get("role"))
 
 
 def window_of(ts: datetime, window: timedelta) -> tuple[datetime, datetime]:
@@ -30,51 +53,156 @@ def window_of(ts: datetime, window: timedelta) -> tuple[datetime, datetime]:
     return start, start + window
 
 
+def keys_of(event: Event, groups: frozenset[str]) -> list[SubjectKey]:
+    """Every key the event must be processed under, given the groupings rules use."""
+    keys: list[SubjectKey] = []
+    named = [(pid, role) for label, role in INCIDENT_ROLES
+             for pid in (event.labels.get(label) or "").split(";") if pid.strip()]
+    if event.category == "incident" and named:
+        keys.extend(SubjectKey(pid.strip(), "person", "person", role) for pid, role in named)
+    else:
+        subject, kind = subject_of(event)
+        keys.append(SubjectKey(subject, kind))
+    if "ip" in groups and event.source_ip:
+        keys.append(SubjectKey(f"ip:{event.source_ip}", "ip", "ip"))
+    device = short_host(event.host_name) if event.host_name else event.asset_tag
+    if "device" in groups and device:
+        keys.append(SubjectKey(f"device:{device.lower()}", "device", "device"))
+    if "location" in groups and event.location:
+        keys.append(SubjectKey(f"location:{event.location}", "location", "location"))
+    return keys
+
+
 class Detector:
-    """Runs a profile's enabled rules over events and keeps per-subject alert state."""
+    """Runs a profile's enabled rules over events and keeps per-key alert state."""
 
     def __init__(self, profile: Profile, school_id: str) -> None:
         self.profile = profile
         self.school_id = school_id
-        self.rules: tuple[Rule, ...] = tuple(r for r in profile.rules if r.enabled)
+        self.rules: tuple[Rule, ...] = ()
+        self.groups: frozenset[str] = frozenset()
+        self.set_rules(profile.rules)
+
+    def set_rules(self, rules: tuple[Rule, ...]) -> None:
+        """Swap the rule set (IT changed a threshold); state of unchanged rules is kept."""
+        self.rules = tuple(r for r in rules if r.enabled)
+        self.groups = frozenset(r.group_by for r in self.rules)
+
+    def keys(self, event: Event) -> list[SubjectKey]:
+        return keys_of(event, self.groups)
 
     def process(self, event: Event, state: MutableMapping[str, Any]) -> list[Alert]:
-        """Alert versions this event creates or updates (usually none)."""
-        subject, kind = subject_of(event)
-        subject_state: dict[str, Any] = dict(state.get(subject) or {})
-        rule_state: dict[str, Any] = subject_state.setdefault("rules", {})
-        alerts_state: dict[str, Any] = subject_state.setdefault("alerts", {})
+        """Alert versions this event creates or updates, over all its keys."""
         out: list[Alert] = []
+        for key in self.keys(event):
+            out.extend(self.process_key(event, key, state))
+        return out
+
+    def process_key(self, event: Event, key: SubjectKey,
+                    state: MutableMapping[str, Any]) -> list[Alert]:
+        """The event under one key: only rules grouped that way see it."""
+        st: dict[str, Any] = dict(state.get(key.subject) or {})
+        facts = self._facts(event, key, st)
+        rule_state: dict[str, Any] = st.setdefault("rules", {})
+        alerts_state: dict[str, Any] = st.setdefault("alerts", {})
+        out: list[Alert] = []
+        # a rule kept per IP, device or room names the person signed in there, if known
+        behind = event.labels.get("session.person") if key.group != "person" else None
+        subject, kind = (behind, "person") if behind else (key.subject, key.kind)
         for rule in self.rules:
+            if rule.group_by != key.group:
+                continue
             own = rule_state.setdefault(rule.id, {})
-            for hit in rule.evaluate(event, subject, kind, own):
+            for hit in rule.evaluate(event, subject, kind, own, facts):
                 alert = self._accumulate(hit, alerts_state)
                 if alert is not None:
                     out.append(alert)
             if not own:
                 del rule_state[rule.id]
+            out.extend(self._due(rule, event.timestamp, key, own, alerts_state))
+        self._remember(event, st)
         self._prune(alerts_state, event.timestamp)
-        state[subject] = subject_state
+        state[key.subject] = st
         return out
+
+    def advance(self, now: datetime, state: MutableMapping[str, Any],
+                subjects: list[str] | None = None,
+                changed: set[str] | None = None) -> list[Alert]:
+        """Fire absence rules whose deadline passed by `now` (event time); the keys whose
+        state changed are added to `changed`."""
+        out: list[Alert] = []
+        timed = [r for r in self.rules if r.kind == "absence"]
+        if not timed:
+            return out
+        for subject in list(subjects if subjects is not None else state.keys()):
+            st = state.get(subject)
+            if not st or not any(r.id in st.get("rules", {}) for r in timed):
+                continue
+            st = dict(st)
+            fired = []
+            for rule in timed:
+                own = st["rules"].get(rule.id)
+                if own:
+                    key = SubjectKey(subject, "person", rule.group_by)
+                    fired.extend(self._due(rule, now, key, own, st.setdefault("alerts", {})))
+            if fired:
+                state[subject] = st
+                out.extend(fired)
+                if changed is not None:
+                    changed.add(subject)
+        return out
+
+    def _due(self, rule: Rule, now: datetime, key: SubjectKey, own: dict[str, Any],
+             alerts_state: dict[str, Any]) -> list[Alert]:
+        out = []
+        for hit in rule.due(now.isoformat(), key.subject, key.kind, own):
+            alert = self._accumulate(hit, alerts_state)
+            if alert is not None:
+                out.append(alert)
+        return out
+
+    @staticmethod
+    def _facts(event: Event, key: SubjectKey, st: dict[str, Any]) -> Facts:
+        new_device = (event.category == "authentication" and event.outcome == "success"
+                      and bool(event.host_name)
+                      and (event.host_name or "").lower() not in st.get("devices", []))
+        first_use = (event.category == "web" and bool(event.url_domain) and bool(event.categories)
+                     and (event.url_domain or "").lower() not in st.get("domains", []))
+        return Facts(new_device=new_device, first_use=first_use, incident_role=key.role)
+
+    @staticmethod
+    def _remember(event: Event, st: dict[str, Any]) -> None:
+        if event.category == "authentication" and event.outcome == "success" and event.host_name:
+            devices = [d for d in st.get("devices", []) if d != event.host_name.lower()]
+            st["devices"] = [*devices, event.host_name.lower()][-MAX_REMEMBERED:]
+        if event.category == "web" and event.url_domain and event.categories:
+            domains = [d for d in st.get("domains", []) if d != event.url_domain.lower()]
+            st["domains"] = [*domains, event.url_domain.lower()][-MAX_REMEMBERED:]
 
     def _accumulate(self, hit: Hit, alerts_state: dict[str, Any]) -> Alert | None:
         rule, ev = hit.rule, hit.event
-        start, end = window_of(ev.timestamp, rule.window)
+        when = hit.at or ev.timestamp
+        start, end = window_of(when, rule.window)
         aid = alert_id_for(self.school_id, rule.id, hit.subject, start)
         acc = alerts_state.get(aid)
         if acc is None:
             acc = {"version": 0, "first": ev.timestamp.isoformat(),
-                   "last": ev.timestamp.isoformat(), "count": 0, "score": 0.0,
+                   "last": when.isoformat(), "count": 0, "score": 0.0,
                    "evidence": [], "end": end.isoformat()}
         elif ev.event_id in acc["evidence"]:
             return None  # a re-delivered event: nothing new to say
         acc["version"] += 1
-        acc["count"] += 1
-        acc["score"] += hit.score
-        acc["first"] = min(acc["first"], ev.timestamp.isoformat())
-        acc["last"] = max(acc["last"], ev.timestamp.isoformat())
-        if len(acc["evidence"]) < MAX_EVIDENCE:
-            acc["evidence"].append(ev.event_id)
+        acc["score"] = max(acc["score"], hit.score) if rule.kind == "risk" else (
+            acc["score"] + hit.score)
+        for event_id, iso in (*hit.related, (ev.event_id, ev.timestamp.isoformat())):
+            if event_id in acc["evidence"]:
+                continue
+            acc["count"] += 1
+            acc["first"] = min(acc["first"], iso)
+            acc["last"] = max(acc["last"], iso)
+            if len(acc["evidence"]) < MAX_EVIDENCE:
+                acc["evidence"].append(event_id)
+        acc["last"] = max(acc["last"], when.isoformat())
         alerts_state[aid] = acc
         return Alert(
             alert_id=aid, version=acc["version"], school_id=self.school_id,
@@ -84,7 +212,7 @@ class Detector:
             score=round(acc["score"], 3),
             first_seen=datetime.fromisoformat(acc["first"]),
             last_seen=datetime.fromisoformat(acc["last"]),
-            window_start=start, window_end=end, event_count=acc["count"],
+            window_start=start, window_end=end, event_count=max(acc["count"], 1),
             evidence_event_ids=tuple(acc["evidence"]),
         )
 

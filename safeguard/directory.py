@@ -130,6 +130,8 @@ class Directory:
     _by_account: dict[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_id: dict[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_device: dict[str, Asset] = field(default_factory=dict, repr=False, compare=False)
+    _by_tag: dict[str, Asset] = field(default_factory=dict, repr=False, compare=False)
+    _by_name: dict[str, Person | None] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for p in self.people:
@@ -139,8 +141,12 @@ class Directory:
                 self._by_account[key] = p
                 if "@" in key:  # the local part signs in to Windows and the filter too
                     self._by_account.setdefault(key.split("@", 1)[0], p)
+        for p in self.people:  # display names are not unique: an ambiguous name resolves to None
+            key = " ".join(p.display_name.lower().split())
+            self._by_name[key] = None if key in self._by_name else p
         for a in self.assets:
             self._by_device[a.device_id.lower()] = a
+            self._by_tag[a.asset_tag.lower()] = a
         # longest prefix first, so a /28 ICT suite wins over the /16 campus
         object.__setattr__(
             self, "networks", tuple(sorted(self.networks, key=lambda n: -n.network.prefixlen))
@@ -155,8 +161,31 @@ class Directory:
             self._by_account.get(key.split("@", 1)[0]) if "@" in key else None
         )
 
+    def person_by_name(self, display_name: str) -> Person | None:
+        """By display name (asset systems record borrowers that way), if unambiguous."""
+        return self._by_name.get(" ".join(display_name.lower().split()))
+
     def asset_by_device(self, device_id: str) -> Asset | None:
-        return self._by_device.get(device_id.lower())
+        """By hostname or MAC; logs often carry the FQDN where the register has the short
+        name, so `pc-12.school.lan` also finds `PC-12`."""
+        key = device_id.lower()
+        found = self._by_device.get(key)
+        if found is None and "." in key and not key.replace(".", "").isdigit():
+            found = self._by_device.get(key.split(".", 1)[0])
+        return found
+
+    def asset_by_tag(self, asset_tag: str) -> Asset | None:
+        return self._by_tag.get(asset_tag.lower())
+
+    def leavers_holding_assets(self, day: date) -> list[tuple[Person, Asset]]:
+        """School-owned assets still assigned to people whose leave date is before `day`."""
+        out = []
+        for asset in self.assets:
+            person = self.person(asset.assigned_to) if asset.assigned_to else None
+            if (person is not None and person.leave_date is not None
+                    and person.leave_date < day and asset.ownership == "school"):
+                out.append((person, asset))
+        return out
 
     def network_of(self, ip: str) -> Network | None:
         try:

@@ -51,6 +51,10 @@ ECS_NAMES: dict[str, str] = {
     "location_kind": "safeguard.location_kind",
     "school_hours": "safeguard.school_hours",
     "term_time": "safeguard.term_time",
+    "asset_owner": "safeguard.asset.owner",
+    "asset_ownership": "safeguard.asset.ownership",
+    "asset_category": "safeguard.asset.category",
+    "after_leave": "safeguard.after_leave",
 }
 _ATTR_BY_ECS = {v: k for k, v in ECS_NAMES.items()}
 
@@ -112,6 +116,10 @@ class Event:
     location_kind: str | None = None
     school_hours: bool | None = None
     term_time: bool | None = None
+    asset_owner: str | None = None
+    asset_ownership: str | None = None  # school | personal-registered | unregistered
+    asset_category: str | None = None
+    after_leave: bool | None = None
 
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None or self.timestamp.utcoffset() != UTC.utcoffset(None):
@@ -126,9 +134,13 @@ class Event:
             raise EventError("school id is empty", field="school.id")
 
     @property
-    def device(self) -> str | None:
-        """The device an enrichment step keys on: host name if known, else the source IP."""
-        return self.host_name or self.source_ip
+    def network_key(self) -> str:
+        """What enrichment is keyed on (login sessions live there): source IP, else device."""
+        if self.source_ip:
+            return f"ip:{self.source_ip}"
+        if self.host_name:
+            return f"device:{self.host_name.lower()}"
+        return f"account:{(self.user_name or '').lower()}"
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict with ECS dotted names; None values are left out."""

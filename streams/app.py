@@ -1,23 +1,39 @@
-"""The Faust worker: topics, agents and a table that only wire the shared pipeline steps.
+"""The Faust worker: topics, agents and tables that only wire the shared pipeline steps.
 
-raw.<kind>.<format> --parse--> events (key: device/IP) --enrich--> signals (key: subject)
---correlate (table `subject-state`, changelogged)--> alerts (key: alert id).
-Dead letters and per-batch accounting go to their own topics; the sink stores them all.
+raw.<kind>.<format> --parse--> events (key: network key, i.e. IP or device)
+--enrich (table `identity`: login sessions per network key)--> signals, one message per
+subject key the rules need (key: subject) --correlate (table `subject-state`)--> alerts
+(key: alert id). Absence deadlines advance on event time: a leader timer sends a tick
+to every `signals` partition, and the agent that owns the partition fires what is due
+for the keys of that partition only, so every table write stays in its own partition.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import faust
 import orjson
+from kafka.partitioner.default import murmur2
 
 from safeguard.deadletters import DeadLetter
-from safeguard.enrichment import subject_of
+from safeguard.detection import SubjectKey
 from safeguard.events import Event
 from streams.pipeline import Pipeline, batch_accounting
 from streams.topics import Topics
+
+TICK_SECONDS = 2.0
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner puts `key` in (murmur2, as the clients do)."""
+    return int((murmur2(key.encode()) & 0x7FFFFFFF) % partitions)
+
+
+def signal_message(event: Event, key: SubjectKey, primary: bool) -> bytes:
+    return orjson.dumps({"event": event.to_dict(), "key": key.to_dict(), "primary": primary})
 
 
 def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: Topics,
@@ -44,11 +60,18 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
                        partitions=partitions)
     deadletters = app.topic(topics.deadletters, value_serializer="raw", key_serializer="raw")
     accounting = app.topic(topics.accounting, value_serializer="raw", key_serializer="raw")
+    identity = app.Table("identity", default=dict, partitions=partitions, key_type=str,
+                         help="login sessions per network key")
     subject_state = app.Table("subject-state", default=dict, partitions=partitions,
                               key_type=str, help="per-subject rule and alert state")
+    watermarks: dict[int, datetime] = {}
 
     async def dead_letter(d: DeadLetter) -> None:
         await deadletters.send(key=d.dead_letter_id.encode(), value=orjson.dumps(d.to_dict()))
+
+    async def send_alerts(found: list[Any]) -> None:
+        for alert in found:
+            await alerts.send(key=alert.alert_id.encode(), value=orjson.dumps(alert.to_dict()))
 
     @app.agent(raw)
     async def parse(stream: Any) -> None:
@@ -66,7 +89,7 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
                     raw=bytes(value).decode("utf-8", "backslashreplace")))
                 continue
             for e in result.events:
-                await events.send(key=(e.device or "").encode(), value=orjson.dumps(e.to_dict()))
+                await events.send(key=e.network_key.encode(), value=orjson.dumps(e.to_dict()))
             for d in result.dead_letters:
                 await dead_letter(d)
             numbers = [n for n, _ in lines] + [d.line_no or 0 for d in result.dead_letters]
@@ -77,16 +100,35 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
     @app.agent(events)
     async def enrich(stream: Any) -> None:
         async for value in stream:
-            event = pipeline.enrich(Event.from_dict(orjson.loads(value)))
-            subject, _ = subject_of(event)
-            await signals.send(key=subject.encode(), value=orjson.dumps(event.to_dict()))
+            for raw_event in pipeline.with_daily(Event.from_dict(orjson.loads(value))):
+                event = pipeline.enrich(raw_event, identity)
+                for i, key in enumerate(pipeline.keys(event)):
+                    await signals.send(key=key.subject.encode(),
+                                       value=signal_message(event, key, primary=i == 0))
 
     @app.agent(signals)
     async def correlate(stream: Any) -> None:
-        async for value in stream:
-            event = Event.from_dict(orjson.loads(value))
-            for alert in pipeline.detect(event, subject_state):
-                await alerts.send(key=alert.alert_id.encode(), value=orjson.dumps(alert.to_dict()))
+        async for event_ in stream.events():
+            msg = orjson.loads(event_.value)
+            partition = event_.message.partition
+            if "tick" in msg:
+                now = watermarks.get(partition)
+                if now is not None:
+                    mine = [k for k in list(subject_state.keys())
+                            if partition_of(k, partitions) == partition]
+                    await send_alerts(pipeline.advance(now, subject_state, mine))
+                continue
+            event = Event.from_dict(msg["event"])
+            mark = watermarks.get(partition)
+            watermarks[partition] = event.timestamp if mark is None else max(mark, event.timestamp)
+            await send_alerts(pipeline.detect_key(event, SubjectKey.from_dict(msg["key"]),
+                                                  subject_state))
+
+    @app.timer(TICK_SECONDS, on_leader=True)  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        stamp = orjson.dumps({"tick": datetime.now(UTC).isoformat()})
+        for p in range(partitions):
+            await signals.send(key=b"tick", value=stamp, partition=p)
 
     return app
 

@@ -20,11 +20,12 @@ from producers.follow import Cursor, read_new_lines
 from producers.formats import reading_of
 from safeguard.alerts import Alert
 from safeguard.deadletters import DeadLetter
-from safeguard.enrichment import subject_of
 from safeguard.events import Event
 from safeguard.inputs import InputSpec
 from streams.pipeline import Pipeline, batch_accounting
 from warehouse.writer import IngestBatch, SourceCursor, Warehouse
+
+IDENTITY_PREFIX = "identity|"  # identity state shares the warehouse's state table
 
 
 @dataclass
@@ -53,6 +54,7 @@ class EmbeddedRunner:
         self.now = now or datetime.now(UTC)
         self.progress = progress
         self.state: dict[str, Any] = {}
+        self.identity: dict[str, Any] = {}
         self._dead: list[DeadLetter] = []
         self._batches: list[IngestBatch] = []
 
@@ -83,14 +85,17 @@ class EmbeddedRunner:
                              key=lambda e: e.timestamp)
         events: list[Event] = []
         alerts: list[Alert] = []
-        for event in merged:
-            enriched = self.pipeline.enrich(event)
-            events.append(enriched)
-            found = self.pipeline.detect(enriched, self.state)
-            alerts.extend(found)
+        for raw_event in merged:
+            for event in self.pipeline.with_daily(raw_event):
+                enriched = self.pipeline.enrich(event, self.identity)
+                events.append(enriched)
+                alerts.extend(self.pipeline.detect(enriched, self.state))
             if len(events) >= self.batch_size:
+                alerts.extend(self.pipeline.advance(events[-1].timestamp, self.state))
                 self._flush(events, alerts, stats)
                 events, alerts = [], []
+        if events:
+            alerts.extend(self.pipeline.advance(events[-1].timestamp, self.state))
         self._flush(events, alerts, stats)
         return stats
 
@@ -116,7 +121,10 @@ class EmbeddedRunner:
         for spec in inputs:
             c = stored.get(spec.path)
             cursors[spec.path] = Cursor(c.path, c.inode, c.byte_offset, c.line_no) if c else None
-        self.state = self.warehouse.load_state()
+        saved = self.warehouse.load_state()
+        self.state = {k: v for k, v in saved.items() if not k.startswith(IDENTITY_PREFIX)}
+        self.identity = {k[len(IDENTITY_PREFIX):]: v for k, v in saved.items()
+                         if k.startswith(IDENTITY_PREFIX)}
         idle_since = time.monotonic()
         while not should_stop():
             events, dead, batches, moved = [], [], [], []
@@ -150,15 +158,24 @@ class EmbeddedRunner:
                 continue
             idle_since = time.monotonic()
             events.sort(key=lambda e: e.timestamp)
-            enriched, alerts, touched = [], [], set()
-            for event in events:
-                e = self.pipeline.enrich(event)
+            enriched: list[Event] = []
+            alerts: list[Alert] = []
+            touched: set[str] = set()
+            identity_touched = {e.network_key for e in events}
+            for event in (d for raw in events for d in self.pipeline.with_daily(raw)):
+                e = self.pipeline.enrich(event, self.identity)
                 enriched.append(e)
                 alerts.extend(self.pipeline.detect(e, self.state))
-                touched.add(subject_of(e)[0])
+                touched.update(k.subject for k in self.pipeline.keys(e))
+            if enriched:
+                alerts.extend(self.pipeline.advance(enriched[-1].timestamp, self.state,
+                                                    changed=touched))
             written = self.warehouse.write_batch(
                 events=enriched, alerts=alerts, dead_letters=dead, batches=batches,
-                cursors=moved, state={s: self.state[s] for s in touched if s in self.state})
+                cursors=moved, state={
+                    **{s: self.state[s] for s in touched if s in self.state},
+                    **{IDENTITY_PREFIX + k: v for k, v in self.identity.items()
+                       if k in identity_touched}})
             stats.events += len(enriched)
             stats.events_inserted += written.events_inserted
             stats.alert_versions += len(alerts)

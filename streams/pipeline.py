@@ -15,7 +15,8 @@ from producers.formats import parser_for
 from producers.parsing import ParseContext, ParseResult
 from producers.school import SchoolBundle
 from safeguard.alerts import Alert
-from safeguard.detection import Detector
+from safeguard.daily import DailyFacts
+from safeguard.detection import Detector, SubjectKey
 from safeguard.enrichment import Enricher
 from safeguard.events import Event
 from warehouse.writer import IngestBatch
@@ -28,6 +29,7 @@ class Pipeline:
         self.bundle = bundle
         self.enricher = Enricher(bundle.directory, bundle.categories, bundle.keywords)
         self.detector = Detector(bundle.profile, bundle.school_id)
+        self.daily_facts = DailyFacts(bundle.directory)
 
     @property
     def school_id(self) -> str:
@@ -43,11 +45,33 @@ class Pipeline:
     def parse(self, source: str, lines: list[tuple[int, str]], ctx: ParseContext) -> ParseResult:
         return parser_for(source)(lines, ctx)
 
-    def enrich(self, event: Event) -> Event:
-        return self.enricher.enrich(event)
+    def with_daily(self, event: Event) -> list[Event]:
+        """The directory's derived events for a new school day (see `safeguard.daily`),
+        then the event itself."""
+        return [*self.daily_facts.events_for(event.timestamp), event]
+
+    def enrich(self, event: Event, identity: MutableMapping[str, Any]) -> Event:
+        """Enrich with the session state of the event's network key."""
+        return self.enricher.enrich(event, identity)
 
     def detect(self, event: Event, state: MutableMapping[str, Any]) -> list[Alert]:
+        """All keys of the event in one process (embedded)."""
         return self.detector.process(event, state)
+
+    def keys(self, event: Event) -> list[SubjectKey]:
+        """The keys a worker fans an enriched event out to (one `signals` message each)."""
+        return self.detector.keys(event)
+
+    def detect_key(self, event: Event, key: SubjectKey,
+                   state: MutableMapping[str, Any]) -> list[Alert]:
+        """One key of the event (a worker owning that key's partition)."""
+        return self.detector.process_key(event, key, state)
+
+    def advance(self, now: datetime, state: MutableMapping[str, Any],
+                subjects: list[str] | None = None,
+                changed: set[str] | None = None) -> list[Alert]:
+        """Absence deadlines passed by event time `now`."""
+        return self.detector.advance(now, state, subjects, changed)
 
 
 def batch_accounting(school_id: str, source: str, path: str, line_numbers: list[int],

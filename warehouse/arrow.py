@@ -31,6 +31,8 @@ EVENT_SCHEMA = pa.schema([
     ("boarder", pa.bool_()), ("location", pa.string()), ("location_kind", pa.string()),
     ("school_hours", pa.bool_()), ("term_time", pa.bool_()), ("raw", pa.string()),
     ("themes", pa.list_(pa.string())),
+    ("asset_owner", pa.string()), ("asset_ownership", pa.string()),
+    ("asset_category", pa.string()), ("after_leave", pa.bool_()),
 ])
 _EVENT_ATTRS = {"ts": "timestamp"}
 

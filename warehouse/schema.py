@@ -62,6 +62,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             subject VARCHAR PRIMARY KEY, state VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL
         )""",
     )),
+    (4, "asset and leaver facts from enrichment", (
+        "ALTER TABLE events ADD COLUMN asset_owner VARCHAR",
+        "ALTER TABLE events ADD COLUMN asset_ownership VARCHAR",
+        "ALTER TABLE events ADD COLUMN asset_category VARCHAR",
+        "ALTER TABLE events ADD COLUMN after_leave BOOLEAN",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

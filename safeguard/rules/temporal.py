@@ -1,0 +1,207 @@
+"""Temporal kinds: `sequence` (A then B for one subject) and `absence` (B never came).
+
+`absence` is the one kind that fires without an event: the detector calls `due()` as
+event time advances, and a pending expectation past its deadline becomes a hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from safeguard.enrichment import short_host, subject_of
+from safeguard.errors import ConfigError, EventError
+from safeguard.events import Event, parse_timestamp
+from safeguard.rules.base import (
+    NO_FACTS,
+    Conditions,
+    Facts,
+    Hit,
+    Rule,
+    parse_duration,
+    register_rule_kind,
+)
+from safeguard.rules.counting import VALUE_FIELDS
+
+
+def due_by(text: str, fallback: float) -> float:
+    """A due time from a label: ISO with an offset, or a bare date meaning "by the end of
+    that day" (as asset systems record due dates); unreadable text keeps `fallback`."""
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400
+        return parse_timestamp(text).timestamp()
+    except (ValueError, EventError):
+        return fallback
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+@register_rule_kind("sequence")
+@dataclass(frozen=True)
+class SequenceRule(Rule):
+    """Steps for the same subject within `within`: in order (failures, then a success from a
+    new device, then blocked browsing) or, with `ordered: false`, in any order (searches and
+    an incident about the same pupil within 14 days)."""
+
+    PARAMS = ("steps", "within", "ordered")
+    TUNABLE = ("within",)
+    steps: tuple[Conditions, ...] = ()
+    within: timedelta = timedelta(hours=1)
+    ordered: bool = True
+
+    @classmethod
+    def params_from_dict(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        raw = data.get("steps")
+        if not isinstance(raw, list) or len(raw) < 2:
+            raise ConfigError("steps must list at least two {when: ...}", field="steps")
+        steps = []
+        for i, step in enumerate(raw):
+            if not isinstance(step, Mapping) or "when" not in step:
+                raise ConfigError("each step needs `when`", field=f"steps[{i}]")
+            steps.append(Conditions.from_dict(step["when"], f"steps[{i}].when"))
+        ordered = data.get("ordered", True)
+        if not isinstance(ordered, bool):
+            raise ConfigError("ordered must be true or false", field="ordered")
+        return {"steps": tuple(steps), "within": parse_duration(data.get("within", "1h")),
+                "ordered": ordered}
+
+    def evaluate(self, event: Event, subject: str, subject_kind: str,
+                 state: MutableMapping[str, Any], facts: Facts = NO_FACTS) -> list[Hit]:
+        if not self.when.matches(event, facts):
+            return []
+        now = event.timestamp.timestamp()
+        span = self.within.total_seconds()
+        # latest[i] = [epoch, event id] of the step's most recent qualifying event
+        latest: list[list[Any] | None] = list(state.get("latest") or [None] * len(self.steps))
+        if any(s is not None and s[1] == event.event_id for s in latest):
+            return []
+        matched = [i for i, cond in enumerate(self.steps) if cond.matches(event, facts)]
+        if not matched:
+            return []
+        if self.ordered:
+            for i in sorted(matched, reverse=True):
+                prev = latest[i - 1] if i else None
+                if i == 0 or (prev is not None and latest[0] is not None
+                              and now - latest[0][0] <= span and prev[0] <= now):
+                    if i == 0:
+                        latest = [None] * len(self.steps)
+                    latest[i] = [now, event.event_id]
+                    break
+        else:
+            for i in matched:
+                latest[i] = [now, event.event_id]
+            latest = [s if s is not None and now - s[0] <= span else None for s in latest]
+        complete = all(s is not None for s in latest)
+        if not complete:
+            state["latest"] = latest
+            return []
+        state["latest"] = [None] * len(self.steps)
+        related = tuple((str(s[1]), _iso(s[0])) for s in latest
+                        if s is not None and s[1] != event.event_id)
+        return [Hit(self, subject, subject_kind, event, float(self.severity), related=related)]
+
+
+@register_rule_kind("absence")
+@dataclass(frozen=True)
+class AbsenceRule(Rule):
+    """After a `start` event, an `expect` event must come within `within` (or by the time in
+    the start event's `deadline_label`); one seen up to `lookback` before the start counts
+    too, unless an `expect_end` event (a logout) closed it. `correlate_on` names a field
+    both must share (the asset tag of a checkout)."""
+
+    PARAMS = ("start", "expect", "expect_end", "within", "lookback", "deadline_label",
+              "deadline_required", "correlate_on")
+    TUNABLE = ("within", "lookback")
+    start: Conditions = field(default_factory=Conditions)
+    expect: Conditions = field(default_factory=Conditions)
+    expect_end: Conditions | None = None
+    within: timedelta = timedelta(minutes=10)
+    lookback: timedelta = timedelta(0)
+    deadline_label: str | None = None
+    deadline_required: bool = False
+    correlate_on: str | None = None
+
+    @classmethod
+    def params_from_dict(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        for key in ("start", "expect"):
+            if not isinstance(data.get(key), Mapping):
+                raise ConfigError(f"{key} must be a mapping of conditions", field=key)
+        correlate = data.get("correlate_on")
+        if correlate is not None and correlate not in VALUE_FIELDS:
+            raise ConfigError(f"correlate_on must be one of {sorted(VALUE_FIELDS)}",
+                              field="correlate_on")
+        end = data.get("expect_end")
+        if end is not None and not isinstance(end, Mapping):
+            raise ConfigError("expect_end must be a mapping of conditions", field="expect_end")
+        return {"start": Conditions.from_dict(data["start"], "start"),
+                "expect": Conditions.from_dict(data["expect"], "expect"),
+                "expect_end": Conditions.from_dict(end, "expect_end") if end else None,
+                "within": parse_duration(data.get("within", "10m")),
+                "lookback": parse_duration(data.get("lookback", 0)),
+                "deadline_label": data.get("deadline_label"),
+                "deadline_required": bool(data.get("deadline_required", False)),
+                "correlate_on": correlate}
+
+    def _key(self, event: Event) -> str:
+        if not self.correlate_on:
+            return ""
+        value = str(getattr(event, self.correlate_on) or "").lower()
+        return short_host(value) if self.correlate_on == "host_name" else value
+
+    def evaluate(self, event: Event, subject: str, subject_kind: str,
+                 state: MutableMapping[str, Any], facts: Facts = NO_FACTS) -> list[Hit]:
+        if not self.when.matches(event, facts):
+            return []
+        now = event.timestamp.timestamp()
+        key = self._key(event)
+        pending: list[dict[str, Any]] = list(state.get("pending", []))
+        seen: list[list[Any]] = [s for s in state.get("seen", [])
+                                 if s[0] >= now - self.lookback.total_seconds() - 86400]
+        if self.expect_end is not None and self.expect_end.matches(event, facts):
+            for i, s in enumerate(seen):  # one presence ends (the earliest still open)
+                if s[1] == key:
+                    del seen[i]
+                    break
+        if self.expect.matches(event, facts):
+            seen = [*seen, [now, key]][-50:]
+            pending = [p for p in pending if not (p["key"] == key
+                       and p["start"] - self.lookback.total_seconds() <= now <= p["deadline"])]
+        label = event.labels.get(self.deadline_label) if self.deadline_label else None
+        if self.start.matches(event, facts) and (label or not self.deadline_required):
+            lookback = self.lookback.total_seconds()
+            satisfied = any(s[1] == key and now - lookback <= s[0] <= now for s in seen)
+            if not satisfied and not any(p["event"]["event.id"] == event.event_id
+                                         for p in pending):
+                deadline = now + self.within.total_seconds()
+                if label:
+                    deadline = due_by(label, fallback=deadline)
+                if self.group_by != "person":  # the alert names the person, not the room
+                    subject, subject_kind = subject_of(event)
+                pending.append({"start": now, "deadline": deadline, "key": key,
+                                "subject": subject, "subject_kind": subject_kind,
+                                "event": event.to_dict()})
+        state["pending"] = pending[-200:]
+        state["seen"] = seen
+        return []
+
+    def due(self, now_iso: str, subject: str, subject_kind: str,
+            state: MutableMapping[str, Any]) -> list[Hit]:
+        now = parse_timestamp(now_iso).timestamp()
+        pending = list(state.get("pending", []))
+        overdue = [p for p in pending if p["deadline"] < now]
+        if not overdue:
+            return []
+        state["pending"] = [p for p in pending if p["deadline"] >= now]
+        hits = []
+        for p in overdue:
+            start_event = Event.from_dict(p["event"])
+            hits.append(Hit(self, p["subject"], p["subject_kind"], start_event,
+                            float(self.severity),
+                            at=datetime.fromtimestamp(p["deadline"], UTC)))
+        return hits
