@@ -19,6 +19,7 @@ import orjson
 from safeguard.alerts import Alert
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event
+from safeguard.rule_settings import RuleChange
 from streams.topics import Topics
 from warehouse.writer import IngestBatch, Warehouse
 
@@ -54,7 +55,7 @@ class Sink:
         self.warehouse.start()
         self._consumer = KafkaConsumer(
             self.topics.signals, self.topics.alerts, self.topics.deadletters,
-            self.topics.accounting,
+            self.topics.accounting, self.topics.rules,
             bootstrap_servers=self.bootstrap, group_id=self.group_id, client_id="safeguard-sink",
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_poll_records=self.max_records, fetch_max_bytes=64 * 1024 * 1024)
@@ -70,10 +71,13 @@ class Sink:
         alerts: list[Alert] = []
         dead: list[DeadLetter] = []
         batches: list[IngestBatch] = []
+        changes: list[RuleChange] = []
         n = 0
         for tp, records in polled.items():
             for rec in records:
                 n += 1
+                if rec.value is None:
+                    continue  # a tombstone on config.rules: the reset is in the history already
                 try:
                     data = orjson.loads(rec.value)
                     if tp.topic == self.topics.signals:
@@ -84,6 +88,8 @@ class Sink:
                         alerts.append(Alert.from_dict(data))
                     elif tp.topic == self.topics.deadletters:
                         dead.append(DeadLetter.from_dict(data))
+                    elif tp.topic == self.topics.rules:
+                        changes.append(RuleChange.from_dict(data))
                     else:
                         batches.append(IngestBatch(**data))
                 except Exception as exc:
@@ -94,6 +100,8 @@ class Sink:
                         source=f"{tp.topic}/{tp.partition}", line_no=rec.offset))
         self.warehouse.write_batch(events=events, alerts=alerts, dead_letters=dead,
                                    batches=batches)
+        for change in changes:
+            self.warehouse.record_rule_change(change)
         self._consumer.commit()
         self.stats.records += n
         self.stats.events += len(events)

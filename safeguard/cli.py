@@ -187,14 +187,93 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     if settings.school_dir is None:
         raise CommandError("the worker needs --school DIR (or SAFEGUARD_SCHOOL)")
+    from streams.rule_config import RuleConfigWatcher
+    from streams.topics import partition_count
+
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, topics, partitions=args.partitions)
-    app = create_app(Pipeline(load_school(settings.school_dir)), bootstrap=settings.broker,
+    # tables must match the topics they are partitioned like: whoever created the topics
+    # (another worker, the sink, an earlier run) decided the count, so adopt it
+    actual = partition_count(settings.broker, topics.signals) or args.partitions
+    if actual != args.partitions:
+        log.warning("topics have %d partitions; using that, not --partitions %d",
+                    actual, args.partitions)
+        args.partitions = actual
+    bundle = load_school(settings.school_dir)
+    watcher = RuleConfigWatcher(settings.broker, topics.rules, bundle.school_id).start()
+    app = create_app(Pipeline(bundle), bootstrap=settings.broker,
                      data_dir=settings.data_dir / "worker", topics=topics,
-                     partitions=args.partitions)
+                     partitions=args.partitions, store=args.store, rules=watcher)
     sys.argv = sys.argv[:1]  # Faust's worker reads argv; ours are already parsed
-    run_worker(app, loglevel=args.loglevel)
+    try:
+        run_worker(app, loglevel=args.loglevel)
+    finally:
+        watcher.stop()
     return 0
+
+
+def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from producers.school import load_school
+    from safeguard.rule_settings import parse_assignments, validated_change
+
+    bundle = load_school(Path(args.school))
+    school_id = bundle.school_id
+    current = _current_rule_settings(settings, school_id)
+    if args.action == "list":
+        for rule in bundle.profile.rules:
+            effective = rule.with_settings(current[rule.id]) if rule.id in current else rule
+            marker = "*" if rule.id in current else " "
+            shown = " ".join(f"{k}={v}" for k, v in effective.settings().items())
+            print(f"{marker} {rule.id:<38} {rule.kind:<12} {shown}")
+        print("(* changed from the profile)")
+        return 0
+    if not args.rule or not args.by:
+        raise CommandError("rules set needs RULE, --by NAME and key=value settings (or --reset)")
+    wanted = {} if args.reset else parse_assignments(args.assignments)
+    if not wanted and not args.reset:
+        raise CommandError("nothing to set: give key=value pairs, or --reset")
+    change = validated_change(bundle.profile, school_id, args.rule, wanted,
+                              changed_by=args.by, changed_at=datetime.now(UTC),
+                              reason=args.reason or "",
+                              current={} if args.reset else current)
+    if settings.broker:
+        from streams.rule_config import publish_change
+        from streams.topics import Topics, ensure_topics
+
+        topics = Topics(settings.topic_prefix)
+        ensure_topics(settings.broker, topics)
+        publish_change(settings.broker, topics.rules, change)
+        print(f"{args.rule}: {dict(change.settings) or 'profile values'} -> {topics.rules}")
+    else:
+        from warehouse.writer import Warehouse
+
+        with Warehouse(settings.db_path) as wh:
+            wh.record_rule_change(change)
+        print(f"{args.rule}: {dict(change.settings) or 'profile values'} -> {settings.db_path}")
+    return 0
+
+
+def _current_rule_settings(settings: Settings, school_id: str) -> dict[str, dict[str, Any]]:
+    if settings.broker:
+        from streams.rule_config import RuleConfigWatcher
+        from streams.topics import Topics, ensure_topics
+
+        topics = Topics(settings.topic_prefix)
+        ensure_topics(settings.broker, topics)
+        watcher = RuleConfigWatcher(settings.broker, topics.rules, school_id)
+        try:
+            return watcher.read_to_end()
+        finally:
+            watcher.stop()
+    import orjson
+
+    from warehouse.reader import WarehouseReader
+
+    rows = WarehouseReader(settings.db_path).connect().execute(
+        "SELECT rule_id, settings FROM rule_settings WHERE school_id = ?", [school_id]).fetchall()
+    return {rule_id: orjson.loads(text) for rule_id, text in rows}
 
 
 def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
@@ -265,6 +344,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # ---------------------------------------------------------------- parser
+
+
+def _default_store() -> str:
+    import importlib.util
+
+    return "rocksdb://" if importlib.util.find_spec("rocksdict") else "memory://"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,7 +424,25 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--data-dir", help="worker state directory (default .safeguard)")
     w.add_argument("--partitions", type=int, default=4)
     w.add_argument("--loglevel", default="warning")
+    w.add_argument("--store", default=_default_store(),
+                   help="table store: rocksdb:// (default when rocksdict is installed; state "
+                        "survives restarts) or memory:// (rebuilt from changelogs)")
     w.set_defaults(func=cmd_worker)
+
+    ru = sub.add_parser("rules", help="list or change rule settings (thresholds, windows, "
+                                      "on/off), live")
+    ru.add_argument("action", choices=["list", "set"])
+    ru.add_argument("rule", nargs="?", help="rule id (for set)")
+    ru.add_argument("assignments", nargs="*", metavar="KEY=VALUE",
+                    help="e.g. threshold=5 within=15m enabled=false")
+    ru.add_argument("--school", required=True, help="school folder (its profile's rules)")
+    rm = ru.add_mutually_exclusive_group()
+    rm.add_argument("--db", help="embedded: the warehouse holding the settings")
+    rm.add_argument("--broker", help="broker mode: publish to config.rules at HOST:PORT")
+    ru.add_argument("--by", help="who makes the change (kept in the history)")
+    ru.add_argument("--reason", help="why (kept in the history)")
+    ru.add_argument("--reset", action="store_true", help="back to the profile's values")
+    ru.set_defaults(func=cmd_rules)
 
     k = sub.add_parser("sink", help="write Kafka's events, alerts and dead letters to DuckDB")
     k.add_argument("--broker")
@@ -370,7 +473,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         settings = Settings.from_env(
             env, broker=getattr(args, "broker", None),
             db_path=getattr(args, "db", None),
-            school_dir=getattr(args, "school", None),
+            school_dir=getattr(args, "school", None) if args.command == "worker" else None,
             data_dir=getattr(args, "data_dir", None),
             dashboard_host=getattr(args, "host", None),
             dashboard_port=getattr(args, "port", None))

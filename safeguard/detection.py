@@ -119,7 +119,8 @@ class Detector:
                     out.append(alert)
             if not own:
                 del rule_state[rule.id]
-            out.extend(self._due(rule, event.timestamp, key, own, alerts_state))
+            # deadlines (absence) are judged in `advance`, on a watermark, never by
+            # whichever event happens to arrive: a late event could still meet them
         self._remember(event, st)
         self._prune(alerts_state, event.timestamp)
         state[key.subject] = st

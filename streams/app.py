@@ -10,7 +10,7 @@ for the keys of that partition only, so every table write stays in its own parti
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,13 @@ from safeguard.deadletters import DeadLetter
 from safeguard.detection import SubjectKey
 from safeguard.events import Event
 from streams.pipeline import Pipeline, batch_accounting
+from streams.rule_config import RuleConfigWatcher
 from streams.topics import Topics
 
 TICK_SECONDS = 2.0
+# how far behind a partition's newest event time a deadline is judged: events may arrive
+# this much out of order (other sources, other partitions) and still meet it
+ALLOWED_LATENESS = timedelta(minutes=10)
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -37,7 +41,8 @@ def signal_message(event: Event, key: SubjectKey, primary: bool) -> bytes:
 
 
 def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: Topics,
-               partitions: int = 4, store: str = "memory://") -> faust.App:
+               partitions: int = 4, store: str = "memory://",
+               rules: RuleConfigWatcher | None = None) -> faust.App:
     """Build the app; nothing connects until the worker starts."""
     data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -65,6 +70,13 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
     subject_state = app.Table("subject-state", default=dict, partitions=partitions,
                               key_type=str, help="per-subject rule and alert state")
     watermarks: dict[int, datetime] = {}
+    applied = {"version": 0}
+
+    def refresh_rules() -> None:
+        """Swap in IT's latest settings between events (the watcher reads config.rules)."""
+        if rules is not None and rules.version != applied["version"]:
+            applied["version"] = rules.version
+            pipeline.apply_settings(rules.snapshot())
 
     async def dead_letter(d: DeadLetter) -> None:
         await deadletters.send(key=d.dead_letter_id.encode(), value=orjson.dumps(d.to_dict()))
@@ -109,11 +121,13 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
     @app.agent(signals)
     async def correlate(stream: Any) -> None:
         async for event_ in stream.events():
+            refresh_rules()
             msg = orjson.loads(event_.value)
             partition = event_.message.partition
             if "tick" in msg:
-                now = watermarks.get(partition)
-                if now is not None:
+                mark = watermarks.get(partition)
+                if mark is not None:
+                    now = mark - ALLOWED_LATENESS
                     mine = [k for k in list(subject_state.keys())
                             if partition_of(k, partitions) == partition]
                     await send_alerts(pipeline.advance(now, subject_state, mine))

@@ -78,6 +78,7 @@ class EmbeddedRunner:
 
     def run(self, inputs: Sequence[InputSpec]) -> RunStats:
         stats = RunStats()
+        self.pipeline.apply_settings(self.warehouse.load_rule_settings(self.pipeline.school_id))
         for spec in inputs:
             if not Path(spec.path).is_file():
                 raise FileNotFoundError(f"input file not found: {spec.path}")
@@ -116,6 +117,7 @@ class EmbeddedRunner:
         """Tail the inputs until stopped (or idle for `idle_exit` s), resuming where the
         warehouse says the last committed batch ended: no duplicates, no gaps."""
         stats = RunStats()
+        self.pipeline.apply_settings(self.warehouse.load_rule_settings(self.pipeline.school_id))
         stored = self.warehouse.load_cursors()
         cursors: dict[str, Cursor | None] = {}
         for spec in inputs:

@@ -7,7 +7,7 @@ functions, one step per topic hop. Nothing about a rule can differ between the t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from safeguard.daily import DailyFacts
 from safeguard.detection import Detector, SubjectKey
 from safeguard.enrichment import Enricher
 from safeguard.events import Event
+from safeguard.rule_settings import effective_rules
 from warehouse.writer import IngestBatch
 
 
@@ -44,6 +45,10 @@ class Pipeline:
 
     def parse(self, source: str, lines: list[tuple[int, str]], ctx: ParseContext) -> ParseResult:
         return parser_for(source)(lines, ctx)
+
+    def apply_settings(self, overrides: Mapping[str, Mapping[str, Any]]) -> None:
+        """IT's rule settings take effect (live: state of every rule is kept)."""
+        self.detector.set_rules(effective_rules(self.bundle.profile, overrides))
 
     def with_daily(self, event: Event) -> list[Event]:
         """The directory's derived events for a new school day (see `safeguard.daily`),

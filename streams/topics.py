@@ -50,8 +50,12 @@ class Topics:
         return self.name("accounting")
 
     @property
+    def rules(self) -> str:
+        return self.name("config.rules")
+
+    @property
     def compacted(self) -> list[str]:
-        return [self.name("config.rules"), self.name("directory")]
+        return [self.rules, self.name("directory")]
 
     def all_streams(self) -> list[str]:
         return [*self.raw, self.events, self.signals, self.alerts, self.alert_actions,
@@ -84,6 +88,18 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int = 4) -> list[s
         return created
     finally:
         admin.close()
+
+
+def partition_count(bootstrap: str, topic: str) -> int | None:
+    """How many partitions a topic really has (None if it does not exist)."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="safeguard-admin")
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        return len(parts) if parts else None
+    finally:
+        consumer.close()
 
 
 def names(topics: Iterable[str]) -> str:

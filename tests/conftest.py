@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,3 +96,50 @@ def make_school(tmp_path: Path) -> Callable[..., Path]:
     def factory(profile: str = "beaudesert-park", **files: str) -> Path:
         return write_school(tmp_path / "school", profile, **files)
     return factory
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start `safeguard ...` subprocesses; every one is stopped by PID at teardown."""
+    """`safeguard ...` subprocesses, each stopped by PID at teardown."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"{name}.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "safeguard.cli", *args], cwd=REPO,
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def poll(check: Callable[[], Any], timeout: float, what: str,
+         alive: list[subprocess.Popen[bytes]], logs: Path) -> Any:
+    """Call `check` until it returns something truthy; fail with the logs at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        for p in alive:
+            if p.poll() is not None:
+                pytest.fail(f"process {p.args} exited with {p.returncode}:\n"
+                            + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}:\n"
+                + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
+
+

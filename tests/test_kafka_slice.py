@@ -7,65 +7,22 @@ as a school would run them; the test polls the warehouse snapshot with a deadlin
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import squid_line
+from tests.conftest import poll, squid_line
 from warehouse.queries import alerts_as_records, ingest_accounting
 from warehouse.reader import WarehouseReader
 
 pytestmark = pytest.mark.kafka
 REPO = Path(__file__).resolve().parents[1]
 T = 1795262400.0
-
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start `safeguard ...` subprocesses; every one is stopped by PID at teardown."""
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(*args: str, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "safeguard.cli", *args], cwd=REPO,
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def poll(check: Callable[[], Any], timeout: float, what: str,
-         alive: list[subprocess.Popen[bytes]], logs: Path) -> Any:
-    """Call `check` until it returns something truthy; fail with the logs at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        for p in alive:
-            if p.poll() is not None:
-                pytest.fail(f"process {p.args} exited with {p.returncode}:\n"
-                            + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}:\n"
-                + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
 
 
 def test_squid_lines_become_an_alert_in_duckdb_via_kafka(

@@ -68,6 +68,19 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "ALTER TABLE events ADD COLUMN asset_category VARCHAR",
         "ALTER TABLE events ADD COLUMN after_leave BOOLEAN",
     )),
+    (5, "rule settings (current) and their full change history", (
+        """CREATE TABLE rule_settings (
+            school_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, settings VARCHAR NOT NULL,
+            changed_by VARCHAR NOT NULL, changed_at TIMESTAMP NOT NULL, reason VARCHAR,
+            PRIMARY KEY (school_id, rule_id)
+        )""",
+        """CREATE TABLE rule_setting_history (
+            school_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, settings VARCHAR NOT NULL,
+            previous VARCHAR NOT NULL, changed_by VARCHAR NOT NULL,
+            changed_at TIMESTAMP NOT NULL, reason VARCHAR,
+            PRIMARY KEY (school_id, rule_id, changed_at)
+        )""",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

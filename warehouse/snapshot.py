@@ -12,7 +12,8 @@ import duckdb
 
 # Tables readers see. Events stay in the writer's file; readers get alerts, dead
 # letters and the ingest accounting, which are what the pages list.
-SNAPSHOT_TABLES = ("alerts", "dead_letters", "ingest_batches")
+SNAPSHOT_TABLES = ("alerts", "dead_letters", "ingest_batches", "rule_settings",
+                   "rule_setting_history")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 

@@ -17,6 +17,7 @@ from safeguard.alerts import Alert
 from safeguard.deadletters import DeadLetter
 from safeguard.detection import latest_versions
 from safeguard.events import Event
+from safeguard.rule_settings import RuleChange
 from warehouse.arrow import alerts_table, dead_letters_table, events_table
 from warehouse.errors import WarehouseError
 from warehouse.schema import migrate
@@ -223,6 +224,38 @@ class Warehouse:
                         "updated_at = excluded.updated_at")
         finally:
             con.unregister("_state")
+
+    def record_rule_change(self, change: RuleChange) -> None:
+        """Store a rule change as current and in the history (idempotent on redelivery)."""
+        con = self.con
+        at = change.changed_at.astimezone(UTC).replace(tzinfo=None)
+        settings = orjson.dumps(dict(change.settings)).decode()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "INSERT INTO rule_setting_history VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [change.school_id, change.rule_id, settings,
+                 orjson.dumps(dict(change.previous)).decode(), change.changed_by, at,
+                 change.reason])
+            con.execute(
+                "INSERT INTO rule_settings VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "(school_id, rule_id) DO UPDATE SET settings = excluded.settings, "
+                "changed_by = excluded.changed_by, changed_at = excluded.changed_at, "
+                "reason = excluded.reason WHERE excluded.changed_at >= rule_settings.changed_at",
+                [change.school_id, change.rule_id, settings, change.changed_by, at,
+                 change.reason])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        self._dirty = True
+        self.publish()
+
+    def load_rule_settings(self, school_id: str) -> dict[str, dict[str, Any]]:
+        rows = self.con.execute("SELECT rule_id, settings FROM rule_settings WHERE school_id = ?",
+                                [school_id]).fetchall()
+        return {rule_id: orjson.loads(text) for rule_id, text in rows}
 
     def load_cursors(self) -> dict[str, SourceCursor]:
         rows = self.con.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from safeguard.errors import ConfigError
@@ -24,13 +24,33 @@ from safeguard.rules.base import (
     required_int,
 )
 
+MAX_ITEMS = 40  # per rule and subject: enough for any threshold, bounded memory
 VALUE_FIELDS = frozenset({"host_name", "source_ip", "user_name", "person_id", "url_domain",
                           "location", "asset_tag"})
 
 
-def _related(items: list[list[Any]]) -> tuple[tuple[str, str], ...]:
-    from datetime import UTC, datetime
+def densest_window(items: list[list[Any]], now: float, within: float,
+                   distinct: int | None = None) -> list[list[Any]]:
+    """The items of the fullest window of length `within` that contains time `now`.
 
+    Decided on event time alone, so events arriving out of order (several partitions,
+    several workers) give the same answer as in order. With `distinct`, items count once
+    per value at that index (value_count), keeping the latest occurrence of each value.
+    """
+    best: list[list[Any]] = []
+    for start in sorted({i[0] for i in items if now - within <= i[0] <= now}):
+        inside = [i for i in items if start <= i[0] <= start + within]
+        if distinct is not None:
+            latest: dict[Any, list[Any]] = {}
+            for i in sorted(inside):
+                latest[i[distinct]] = i
+            inside = sorted(latest.values())
+        if len(inside) > len(best):
+            best = inside
+    return best
+
+
+def _related(items: list[list[Any]]) -> tuple[tuple[str, str], ...]:
     return tuple((str(i[-1]), datetime.fromtimestamp(i[0], UTC).isoformat()) for i in items)
 
 
@@ -54,16 +74,18 @@ class EventCountRule(Rule):
         if not self.when.matches(event, facts):
             return []
         now = event.timestamp.timestamp()
-        horizon = now - self.within.total_seconds()
-        items = [i for i in state.get("items", []) if i[0] >= horizon]
+        span = self.within.total_seconds()
+        items = list(state.get("items", []))
         if any(i[1] == event.event_id for i in items):
             return []
-        items.append([now, event.event_id])
-        state["items"] = items[-max(self.threshold * 2, 20):]
-        if len(items) < self.threshold:
+        # bounded by count, not by "older than the newest": a late event must still count
+        items = sorted([*items, [now, event.event_id]])[-max(self.threshold * 3, MAX_ITEMS):]
+        state["items"] = items
+        window = densest_window(items, now, span)
+        if len(window) < self.threshold:
             return []
-        return [Hit(self, subject, subject_kind, event, float(len(items)),
-                    related=_related(items[:-1]))]
+        return [Hit(self, subject, subject_kind, event, float(len(window)),
+                    related=_related([i for i in window if i[1] != event.event_id]))]
 
 
 @register_rule_kind("value_count")
@@ -92,18 +114,18 @@ class ValueCountRule(Rule):
             return []
         value = str(value).lower()
         now = event.timestamp.timestamp()
-        horizon = now - self.within.total_seconds()
-        latest: dict[str, list[Any]] = {}
-        for item in state.get("items", []):
-            if item[0] >= horizon:
-                latest[item[1]] = item
-        latest[value] = [now, value, event.event_id]
-        items = sorted(latest.values())[-max(self.threshold * 2, 20):]
-        state["items"] = items
-        if len(items) < self.threshold:
+        span = self.within.total_seconds()
+        items = list(state.get("items", []))
+        if any(i[2] == event.event_id for i in items):
             return []
-        return [Hit(self, subject, subject_kind, event, float(len(items)),
-                    related=_related([i for i in items if i[2] != event.event_id]))]
+        items = sorted([*items, [now, value, event.event_id]])[-max(self.threshold * 6,
+                                                                      MAX_ITEMS * 2):]
+        state["items"] = items
+        window = densest_window(items, now, span, distinct=1)
+        if len(window) < self.threshold:
+            return []
+        return [Hit(self, subject, subject_kind, event, float(len(window)),
+                    related=_related([i for i in window if i[2] != event.event_id]))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,31 +173,40 @@ class RiskRule(Rule):
 
     def evaluate(self, event: Event, subject: str, subject_kind: str,
                  state: MutableMapping[str, Any], facts: Facts = NO_FACTS) -> list[Hit]:
+        """The score at time T is the decayed sum of contributions at or before T, so the
+        answer does not depend on the order events arrive in; a late contribution is
+        checked at its own time and at every later one it adds to."""
         if not self.when.matches(event, facts):
             return []
         now = event.timestamp.timestamp()
-        items = state.get("items", [])
+        items: list[list[Any]] = list(state.get("items", []))
         if any(i[1] == event.event_id for i in items):
             return []
-        last_once: dict[str, float] = dict(state.get("once", {}))
-        added = 0.0
+        half_life = self.half_life.total_seconds()
+        credited: list[str] = list(state.get("credited", []))
+        added: list[list[Any]] = []
         for idx, s in enumerate(self.scores):
             if not s.when.matches(event, facts):
                 continue
-            if s.once:
-                if now - last_once.get(str(idx), -1e18) < self.half_life.total_seconds():
+            if s.once:  # once per half-life bucket, dated at the bucket's start
+                bucket = int(now // half_life)
+                key = f"{idx}:{bucket}"
+                if key in credited:
                     continue
-                last_once[str(idx)] = now
-            added += s.score
-        if added == 0:
+                credited = [*credited, key][-MAX_ITEMS:]
+                added.append([bucket * half_life, event.event_id, s.score])
+            else:
+                added.append([now, event.event_id, s.score])
+        if not added:
             return []
-        state["once"] = last_once
-        elapsed = max(0.0, now - float(state.get("ts", now)))
-        score = float(state.get("score", 0.0)) * 0.5 ** (
-            elapsed / self.half_life.total_seconds()) + added
-        items = [*items, [now, event.event_id]][-20:]
-        state.update(score=score, ts=max(now, float(state.get("ts", now))), items=items)
-        if score < self.threshold:
-            return []
-        return [Hit(self, subject, subject_kind, event, round(score, 3),
-                    related=_related(items[:-1]))]
+        items = sorted([*items, *added])[-MAX_ITEMS:]
+        state.update(items=items, credited=credited)
+        earliest = min(a[0] for a in added)
+        for t in sorted({i[0] for i in items if i[0] >= earliest}):
+            score = sum(i[2] * 0.5 ** ((t - i[0]) / half_life) for i in items if i[0] <= t)
+            if score >= self.threshold:
+                return [Hit(self, subject, subject_kind, event, round(score, 3),
+                            related=_related([[i[0], i[1]] for i in items
+                                              if i[0] <= t and i[1] != event.event_id]),
+                            at=datetime.fromtimestamp(max(t, now), UTC))]
+        return []

@@ -25,6 +25,9 @@ from safeguard.rules.base import (
 )
 from safeguard.rules.counting import VALUE_FIELDS
 
+MAX_OCCURRENCES = 20
+MAX_SEEN = 200
+
 
 def due_by(text: str, fallback: float) -> float:
     """A due time from a label: ISO with an offset, or a bare date meaning "by the end of
@@ -73,38 +76,54 @@ class SequenceRule(Rule):
 
     def evaluate(self, event: Event, subject: str, subject_kind: str,
                  state: MutableMapping[str, Any], facts: Facts = NO_FACTS) -> list[Hit]:
+        """Decided on event time: occurrences of each step are remembered, and a chain
+        (increasing times, if ordered) within `within` completes the sequence whatever
+        order the events arrived in, so several workers agree with one."""
         if not self.when.matches(event, facts):
-            return []
-        now = event.timestamp.timestamp()
-        span = self.within.total_seconds()
-        # latest[i] = [epoch, event id] of the step's most recent qualifying event
-        latest: list[list[Any] | None] = list(state.get("latest") or [None] * len(self.steps))
-        if any(s is not None and s[1] == event.event_id for s in latest):
             return []
         matched = [i for i, cond in enumerate(self.steps) if cond.matches(event, facts)]
         if not matched:
             return []
-        if self.ordered:
-            for i in sorted(matched, reverse=True):
-                prev = latest[i - 1] if i else None
-                if i == 0 or (prev is not None and latest[0] is not None
-                              and now - latest[0][0] <= span and prev[0] <= now):
-                    if i == 0:
-                        latest = [None] * len(self.steps)
-                    latest[i] = [now, event.event_id]
-                    break
-        else:
-            for i in matched:
-                latest[i] = [now, event.event_id]
-            latest = [s if s is not None and now - s[0] <= span else None for s in latest]
-        complete = all(s is not None for s in latest)
-        if not complete:
-            state["latest"] = latest
+        now = event.timestamp.timestamp()
+        span = self.within.total_seconds()
+        seen: list[list[list[Any]]] = [list(x) for x in
+                                       state.get("seen") or [[] for _ in self.steps]]
+        if any(o[1] == event.event_id for occ in seen for o in occ):
             return []
-        state["latest"] = [None] * len(self.steps)
-        related = tuple((str(s[1]), _iso(s[0])) for s in latest
-                        if s is not None and s[1] != event.event_id)
-        return [Hit(self, subject, subject_kind, event, float(self.severity), related=related)]
+        for i in matched:  # bounded by count: a late occurrence must still be able to chain
+            seen[i] = sorted([*seen[i], [now, event.event_id]])[-MAX_OCCURRENCES:]
+        chain = self._chain(seen, span)
+        if chain is None:
+            state["seen"] = seen
+            return []
+        last = max(o[0] for o in chain)
+        used = {o[1] for o in chain}
+        state["seen"] = [[o for o in occ if o[0] > last and o[1] not in used] for occ in seen]
+        related = tuple((str(o[1]), _iso(o[0])) for o in chain if o[1] != event.event_id)
+        return [Hit(self, subject, subject_kind, event, float(self.severity), related=related,
+                    at=datetime.fromtimestamp(last, UTC))]
+
+    def _chain(self, seen: list[list[list[Any]]], span: float) -> list[list[Any]] | None:
+        """The earliest complete chain, one occurrence per step, or None."""
+        if any(not occ for occ in seen):
+            return None
+        if not self.ordered:
+            picks = [occ[-1] for occ in seen]
+            times = [p[0] for p in picks]
+            return picks if max(times) - min(times) <= span else None
+        for first in seen[0]:
+            chain, t = [first], first[0]
+            for occ in seen[1:]:
+                nxt = next((o for o in occ if o[0] >= t and o[1] not in
+                            {c[1] for c in chain}), None)
+                if nxt is None:
+                    break
+                chain.append(nxt)
+                t = nxt[0]
+            else:
+                if chain[-1][0] - chain[0][0] <= span:
+                    return chain
+        return None
 
 
 @register_rule_kind("absence")
@@ -161,26 +180,26 @@ class AbsenceRule(Rule):
         now = event.timestamp.timestamp()
         key = self._key(event)
         pending: list[dict[str, Any]] = list(state.get("pending", []))
-        seen: list[list[Any]] = [s for s in state.get("seen", [])
-                                 if s[0] >= now - self.lookback.total_seconds() - 86400]
+        seen: list[list[Any]] = list(state.get("seen", []))
         if self.expect_end is not None and self.expect_end.matches(event, facts):
             for i, s in enumerate(seen):  # one presence ends (the earliest still open)
                 if s[1] == key:
                     del seen[i]
                     break
-        if self.expect.matches(event, facts):
-            seen = [*seen, [now, key]][-50:]
+        if self.expect.matches(event, facts):  # the latest by time, whatever the arrival order
+            seen = sorted([*seen, [now, key]])[-MAX_SEEN:]
             pending = [p for p in pending if not (p["key"] == key
                        and p["start"] - self.lookback.total_seconds() <= now <= p["deadline"])]
         label = event.labels.get(self.deadline_label) if self.deadline_label else None
         if self.start.matches(event, facts) and (label or not self.deadline_required):
             lookback = self.lookback.total_seconds()
-            satisfied = any(s[1] == key and now - lookback <= s[0] <= now for s in seen)
+            deadline = now + self.within.total_seconds()
+            if label:
+                deadline = due_by(label, fallback=deadline)
+            # an expected event may have arrived first although it happened later
+            satisfied = any(s[1] == key and now - lookback <= s[0] <= deadline for s in seen)
             if not satisfied and not any(p["event"]["event.id"] == event.event_id
                                          for p in pending):
-                deadline = now + self.within.total_seconds()
-                if label:
-                    deadline = due_by(label, fallback=deadline)
                 if self.group_by != "person":  # the alert names the person, not the room
                     subject, subject_kind = subject_of(event)
                 pending.append({"start": now, "deadline": deadline, "key": key,
