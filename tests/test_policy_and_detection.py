@@ -184,7 +184,7 @@ def test_alerts_do_not_depend_on_the_order_events_arrive_in(tmp_path: Path) -> N
         identity: dict = {}  # type: ignore[type-arg]
         enriched = [pipeline.enrich(e, identity) for d in events for e in pipeline.with_daily(d)]
 
-        def alert_ids(order: list) -> set[str]:  # type: ignore[type-arg]
+        def alert_ids(order: list, pipeline: Pipeline = pipeline) -> set[str]:  # type: ignore[type-arg]
             state: dict = {}  # type: ignore[type-arg]
             found = {a.alert_id for e in order for a in pipeline.detect(e, state)}
             found |= {a.alert_id for a in pipeline.advance(max(e.timestamp for e in order),
