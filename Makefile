@@ -35,7 +35,8 @@ lint: install
 	$(BIN)/mypy safeguard/ producers/ streams/ pipelines/ warehouse/ dashboard/
 
 bench: install
-	@echo "benchmarks land with the Sources and Scale issues (bench/)"
+	$(BIN)/python bench/bench_simulator.py
+	$(BIN)/python bench/bench_parsers.py
 
 clean:
 	rm -rf $(VENV) .safeguard .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -373,9 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("ingest", help="read source files into the pipeline")
     i.add_argument("--school", required=True, help="school folder (school.yaml, people.csv, ...)")
+    from producers.formats import PARSERS
+
     i.add_argument("--input", action="append", required=True, metavar="KIND:FORMAT:PATH",
                    help="a source, e.g. filter:squid:/var/log/squid/access.log (repeatable); "
-                        "supported now: filter:squid")
+                        f"KIND:FORMAT is one of {', '.join(sorted(PARSERS))}")
     mode = i.add_mutually_exclusive_group()
     mode.add_argument("--embedded", action="store_true",
                       help="process in this process, merged in time order, into --db")
