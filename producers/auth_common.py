@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from producers.parsing import MAX_LINE_CHARS, ParseContext, ParseResult, check_timestamp
+from producers.parsing import MAX_LINE_CHARS, ParseContext, check_timestamp
 from safeguard.deadletters import DeadLetter
 from safeguard.errors import EventError
-from safeguard.events import Event, parse_timestamp
-
-Outcome = Event | DeadLetter | None | list[Event | DeadLetter]
-LineParser = Callable[[int, str, ParseContext], Outcome]
+from safeguard.events import parse_timestamp
 
 # Batches (an Event Hub `records` array, a Reports API page) are legitimately long lines.
 MAX_BATCH_CHARS = 16 * 1024 * 1024
@@ -68,28 +65,6 @@ def json_line(line_no: int, raw: str, ctx: ParseContext, dataset: str,
 def dumps(obj: Any) -> str:
     """Compact, key-sorted JSON: the raw text kept for one record cut out of a batch."""
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def run(lines: Iterable[tuple[int, str]], ctx: ParseContext, dataset: str,
-        parse_line: LineParser) -> ParseResult:
-    """Apply `parse_line` to every line; an unexpected exception is a dead letter, never a crash."""
-    result = ParseResult()
-    for line_no, raw in lines:
-        try:
-            out = parse_line(line_no, raw, ctx)
-        except Exception as exc:
-            out = dead(ctx, dataset, line_no, raw, f"unparseable: {type(exc).__name__}: {exc}")
-        add(result, out)
-    return result
-
-
-def add(result: ParseResult, out: Outcome) -> None:
-    """Sort one parser outcome (or a list of them) into events and dead letters."""
-    for item in out if isinstance(out, list) else [out]:
-        if isinstance(item, Event):
-            result.events.append(item)
-        elif item is not None:
-            result.dead_letters.append(item)
 
 
 def get(obj: Any, path: str) -> Any:

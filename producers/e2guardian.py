@@ -28,7 +28,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from producers.parsing import MAX_LINE_CHARS, ParseContext, ParseResult, check_timestamp, is_ip
+from producers.parsing import (
+    MAX_LINE_CHARS,
+    ParseContext,
+    ParseResult,
+    check_timestamp,
+    is_ip,
+    parse_each,
+    school_zone,
+    unknown_zone,
+)
 from safeguard.categories import host_of, normalise_category
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event, stable_event_id, utc_from_epoch
@@ -254,26 +263,9 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext, tz: str = "UTC"
 def parse_e2guardian(lines: Iterable[tuple[int, str]], ctx: ParseContext,
                      tz: str | None = None) -> ParseResult:
     """All lines, never raising; `tz` (default: the school's) is the zone of formats 1/2/4."""
-    result = ParseResult()
-    # an explicit zone wins; else the school's (`ParseContext.timezone`, if this build has it)
-    tz = tz or ctx.timezone or "UTC"
-    try:
-        ZoneInfo(tz)
-        bad_tz = False
-    except Exception:
-        bad_tz = True  # every record becomes a dead letter saying why, rather than a guess
-    for line_no, raw in lines:
-        out: Event | DeadLetter | None
-        try:
-            if bad_tz:
-                out = _dead(ctx, line_no, raw.rstrip("\r\n"), f"unknown time zone {tz!r}") \
-                    if raw.strip() else None
-            else:
-                out = parse_line(line_no, raw, ctx, tz)
-        except Exception as exc:
-            out = _dead(ctx, line_no, raw, f"unparseable: {type(exc).__name__}: {exc}")
-        if isinstance(out, Event):
-            result.events.append(out)
-        elif out is not None:
-            result.dead_letters.append(out)
-    return result
+    zone = school_zone(ctx, tz)
+    if zone is None:  # every record becomes a dead letter saying why, rather than a guess
+        return parse_each(lines, ctx, DATASET, unknown_zone(ctx, DATASET, tz))
+    name = zone.key
+    return parse_each(lines, ctx, DATASET,
+                      lambda line_no, raw, c: parse_line(line_no, raw, c, name))

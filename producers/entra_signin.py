@@ -29,10 +29,9 @@ from producers.auth_common import (
     get,
     json_line,
     labels,
-    run,
     text,
 )
-from producers.parsing import ParseContext, ParseResult
+from producers.parsing import ParseContext, ParseResult, parse_each
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event, stable_event_id
 
@@ -127,4 +126,4 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext) -> list[Event | DeadLe
 
 def parse_entra_signin(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> ParseResult:
     """Parser for `auth:entra`; never raises."""
-    return run(lines, ctx, DATASET, parse_line)
+    return parse_each(lines, ctx, DATASET, parse_line)

@@ -17,7 +17,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from producers.parsing import MAX_LINE_CHARS, ParseContext, ParseResult, check_timestamp, is_ip
+from producers.parsing import (
+    MAX_LINE_CHARS,
+    ParseContext,
+    ParseResult,
+    check_timestamp,
+    is_ip,
+    parse_each,
+    school_zone,
+)
 from safeguard.categories import host_of, normalise_category
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event, stable_event_id, utc_from_epoch
@@ -153,21 +161,6 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext, tz: ZoneInfo = _UTC
 def parse_fortigate(lines: Iterable[tuple[int, str]], ctx: ParseContext,
                     tz: str | None = None) -> ParseResult:
     """All lines, never raising; `tz` is only used for date/time lines without `tz=`."""
-    result = ParseResult()
-    # an explicit zone wins; else the school's (`ParseContext.timezone`, if this build has it)
-    tz = tz or ctx.timezone or "UTC"
-    try:
-        zone = ZoneInfo(tz)
-    except Exception:
-        zone = _UTC  # only matters for lines lacking both eventtime and tz
-    for line_no, raw in lines:
-        out: Event | DeadLetter | None
-        try:
-            out = parse_line(line_no, raw, ctx, zone)
-        except Exception as exc:
-            out = _dead(ctx, line_no, raw, f"unparseable: {type(exc).__name__}: {exc}")
-        if isinstance(out, Event):
-            result.events.append(out)
-        elif out is not None:
-            result.dead_letters.append(out)
-    return result
+    zone = school_zone(ctx, tz) or _UTC  # only matters for lines lacking eventtime and tz=
+    return parse_each(lines, ctx, DATASET,
+                      lambda line_no, raw, c: parse_line(line_no, raw, c, zone))

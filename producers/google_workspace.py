@@ -25,7 +25,6 @@ import orjson
 
 from producers.auth_common import (
     MAX_BATCH_CHARS,
-    add,
     checked_timestamp,
     clean_ip,
     dead,
@@ -33,10 +32,9 @@ from producers.auth_common import (
     get,
     json_line,
     labels,
-    run,
     text,
 )
-from producers.parsing import ParseContext, ParseResult
+from producers.parsing import ParseContext, ParseResult, parse_each
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event, stable_event_id
 
@@ -158,7 +156,7 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext) -> list[Event | DeadLe
 
 def parse_google_login(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> ParseResult:
     """Line parser for `auth:google` NDJSON; never raises."""
-    return run(lines, ctx, DATASET, parse_line)
+    return parse_each(lines, ctx, DATASET, parse_line)
 
 
 def parse_google_document(text_: str, ctx: ParseContext) -> ParseResult:
@@ -173,10 +171,10 @@ def parse_google_document(text_: str, ctx: ParseContext) -> ParseResult:
         raw = dumps(value)
         try:
             if isinstance(value, dict):
-                add(result, parse_object(value, 1, ctx, raw))
+                result.add(parse_object(value, 1, ctx, raw))
             else:
-                add(result, dead(ctx, DATASET, 1, raw[:2000],
+                result.add(dead(ctx, DATASET, 1, raw[:2000],
                                  f"expected a JSON object, found {type(value).__name__}"))
         except Exception as exc:
-            add(result, dead(ctx, DATASET, 1, raw, f"unparseable: {type(exc).__name__}: {exc}"))
+            result.add(dead(ctx, DATASET, 1, raw, f"unparseable: {type(exc).__name__}: {exc}"))
     return result

@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event
@@ -16,12 +17,24 @@ MAX_FUTURE = timedelta(days=1)
 MAX_LINE_CHARS = 64 * 1024
 
 
+Outcome = Event | DeadLetter | None | list[Event | DeadLetter]
+
+
 @dataclass
 class ParseResult:
     """Events and dead letters of a batch of lines; `records_in` = both together."""
 
     events: list[Event] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def add(self, out: Outcome) -> None:
+        """Sort one parser outcome (or a list of them) into events and dead letters;
+        None (a blank or header line, not a record) adds nothing."""
+        for item in out if isinstance(out, list) else [out]:
+            if isinstance(item, Event):
+                self.events.append(item)
+            elif item is not None:
+                self.dead_letters.append(item)
 
     @property
     def records_in(self) -> int:
@@ -62,3 +75,42 @@ def is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+LineParser = Callable[[int, str, "ParseContext"], Outcome]
+
+
+def parse_each(lines: Iterable[tuple[int, str]], ctx: ParseContext, dataset: str,
+               parse_line: LineParser) -> ParseResult:
+    """Apply `parse_line` to every line; an unexpected exception is a dead letter with its
+    reason, never a crash (the contract every parser keeps)."""
+    result = ParseResult()
+    for line_no, raw in lines:
+        try:
+            out = parse_line(line_no, raw, ctx)
+        except Exception as exc:
+            out = DeadLetter(school_id=ctx.school_id, dataset=dataset, stage="parse",
+                             reason=f"unparseable: {type(exc).__name__}: {exc}"[:500],
+                             raw=raw.rstrip("\r\n"), source=ctx.source, line_no=line_no)
+        result.add(out)
+    return result
+
+
+def school_zone(ctx: ParseContext, tz: str | None) -> ZoneInfo | None:
+    """The zone for local wall-clock times: an explicit `tz`, else the school's; None for an
+    unknown name (callers dead-letter every record with that reason rather than guess)."""
+    try:
+        return ZoneInfo(tz or ctx.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def unknown_zone(ctx: ParseContext, dataset: str, tz: str | None) -> LineParser:
+    """A line parser that dead-letters every record because the time zone is unknown."""
+    def parse(line_no: int, raw: str, _: ParseContext) -> Outcome:
+        if not raw.strip():
+            return None
+        return DeadLetter(school_id=ctx.school_id, dataset=dataset, stage="parse",
+                          reason=f"unknown time zone {tz or ctx.timezone!r}",
+                          raw=raw.rstrip("\r\n"), source=ctx.source, line_no=line_no)
+    return parse

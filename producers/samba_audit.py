@@ -28,11 +28,10 @@ from producers.auth_common import (
     dead,
     labels,
     load_json_object,
-    run,
     samba_address,
     text,
 )
-from producers.parsing import MAX_LINE_CHARS, ParseContext, ParseResult
+from producers.parsing import MAX_LINE_CHARS, ParseContext, ParseResult, parse_each
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event, stable_event_id
 
@@ -143,4 +142,4 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext) -> Event | DeadLetter 
 
 def parse_samba_audit(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> ParseResult:
     """Parser for `auth:samba`; never raises."""
-    return run(lines, ctx, DATASET, parse_line)
+    return parse_each(lines, ctx, DATASET, parse_line)

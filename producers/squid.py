@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import unquote
 
-from producers.parsing import MAX_LINE_CHARS, ParseContext, ParseResult, check_timestamp, is_ip
+from producers.parsing import (
+    MAX_LINE_CHARS,
+    ParseContext,
+    ParseResult,
+    check_timestamp,
+    is_ip,
+    parse_each,
+)
 from safeguard.categories import host_of
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event, stable_event_id, utc_from_epoch
@@ -83,14 +90,4 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext) -> Event | DeadLetter 
 
 
 def parse_squid(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> ParseResult:
-    result = ParseResult()
-    for line_no, raw in lines:
-        try:
-            out = parse_line(line_no, raw, ctx)
-        except Exception as exc:
-            out = _dead(ctx, line_no, raw, f"unparseable: {type(exc).__name__}: {exc}")
-        if isinstance(out, Event):
-            result.events.append(out)
-        elif out is not None:
-            result.dead_letters.append(out)
-    return result
+    return parse_each(lines, ctx, DATASET, parse_line)

@@ -16,7 +16,16 @@ from datetime import UTC, datetime
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from producers.parsing import MAX_LINE_CHARS, ParseContext, ParseResult, check_timestamp, is_ip
+from producers.parsing import (
+    MAX_LINE_CHARS,
+    ParseContext,
+    ParseResult,
+    check_timestamp,
+    is_ip,
+    parse_each,
+    school_zone,
+    unknown_zone,
+)
 from safeguard.categories import host_of, normalise_category
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event, stable_event_id
@@ -106,25 +115,8 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext, tz: ZoneInfo = _UTC
 def parse_squidguard(lines: Iterable[tuple[int, str]], ctx: ParseContext,
                      tz: str | None = None) -> ParseResult:
     """All lines, never raising; `tz` is the IANA zone of the proxy's local clock."""
-    result = ParseResult()
-    # an explicit zone wins; else the school's (`ParseContext.timezone`, if this build has it)
-    tz = tz or ctx.timezone or "UTC"
-    try:
-        zone: ZoneInfo | None = ZoneInfo(tz)
-    except Exception:
-        zone = None  # every record becomes a dead letter saying why, rather than a guess
-    for line_no, raw in lines:
-        out: Event | DeadLetter | None
-        try:
-            if zone is None:
-                out = _dead(ctx, line_no, raw.rstrip("\r\n"), f"unknown time zone {tz!r}") \
-                    if raw.strip() else None
-            else:
-                out = parse_line(line_no, raw, ctx, zone)
-        except Exception as exc:
-            out = _dead(ctx, line_no, raw, f"unparseable: {type(exc).__name__}: {exc}")
-        if isinstance(out, Event):
-            result.events.append(out)
-        elif out is not None:
-            result.dead_letters.append(out)
-    return result
+    zone = school_zone(ctx, tz)
+    if zone is None:  # every record becomes a dead letter saying why, rather than a guess
+        return parse_each(lines, ctx, DATASET, unknown_zone(ctx, DATASET, tz))
+    return parse_each(lines, ctx, DATASET,
+                      lambda line_no, raw, c: parse_line(line_no, raw, c, zone))

@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from safeguard.alerts import MAX_EVIDENCE, Alert, alert_id_for
-from safeguard.enrichment import short_host, subject_of
+from safeguard.enrichment import subject_of
 from safeguard.events import Event
+from safeguard.identity import short_host
 from safeguard.policy import Profile
 from safeguard.rules import Facts, Hit, Rule
 

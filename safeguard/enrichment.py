@@ -14,19 +14,16 @@ from typing import Any
 from safeguard.categories import CategoryIndex, normalise_category
 from safeguard.directory import Directory, Person
 from safeguard.events import Event
-from safeguard.identity import observe_session, person_in_session, person_of_device
+from safeguard.identity import (
+    observe,
+    person_in_session,
+    person_of_device,
+    routing_keys,
+    short_host,
+)
 from safeguard.keywords import KeywordIndex
 
 SUBJECT_KINDS = ("person", "account", "device", "ip")
-
-
-def short_host(name: str) -> str:
-    """`PC-12.school.lan` -> `pc-12`: logs mix FQDNs and short names for one machine;
-    IP addresses and MACs are kept whole."""
-    name = name.strip().lower()
-    if ":" in name or name.replace(".", "").isdigit():
-        return name
-    return name.split(".", 1)[0]
 
 
 def subject_of(event: Event) -> tuple[str, str]:
@@ -51,9 +48,19 @@ class Enricher:
         self.categories = categories
         self.keywords = keywords or KeywordIndex()
 
-    def enrich(self, event: Event, identity: MutableMapping[str, Any] | None = None) -> Event:
-        """The event with what the school knows about it; `identity` is the session state
-        of the event's network key (a dict, or a Faust table partitioned by that key)."""
+    def routing_keys(self, event: Event) -> list[str]:
+        """The network keys the event goes to on the `events` topic, primary first."""
+        return routing_keys(event, self.directory)
+
+    def observe(self, event: Event, key: str, identity: MutableMapping[str, Any]) -> None:
+        """Record the sessions the event opens or closes on `key` (a non-primary copy)."""
+        observe(event, self.resolve_person(event), key, identity)
+
+    def enrich(self, event: Event, identity: MutableMapping[str, Any] | None = None,
+               key: str | None = None) -> Event:
+        """The event with what the school knows about it. `identity` is the session state
+        (a dict, or a Faust table partitioned by network key); with `key` the event is
+        the copy routed to that key (a worker), else it observes all its keys (embedded)."""
         changes: dict[str, Any] = {}
         if event.category == "web":
             cats = {normalise_category(c) for c in event.categories}
@@ -65,9 +72,23 @@ class Enricher:
             themes = self.keywords.themes_of(event.search_terms)
             if themes:
                 changes["themes"] = themes
-        person = self._person(event, identity, changes)
+        keys = self.routing_keys(event)
+        primary = key or keys[0]
+        person = self.resolve_person(event)
+        if identity is not None:
+            for k in [key] if key else keys:
+                observe(event, person, k, identity)
+            if person is None and event.category == "web":
+                pid = person_in_session(event, primary, identity)
+                if pid is not None:
+                    changes["labels"] = {**event.labels, "identity": "session"}
+                    person = self.directory.person(pid)
+        if person is None and event.category == "web":
+            person = person_of_device(event, self.directory)
+            if person is not None:
+                changes["labels"] = {**event.labels, "identity": "asset-register"}
         if identity is not None and event.category in ("authentication", "web"):
-            behind = person_in_session(event, identity)
+            behind = person_in_session(event, primary, identity)
             if behind is not None and (person is None or behind != person.person_id):
                 labels = dict(changes.get("labels", event.labels))
                 changes["labels"] = {**labels, "session.person": behind}
@@ -94,8 +115,9 @@ class Enricher:
         changes["term_time"] = school.is_term_time(event.timestamp)
         return replace(event, **changes)
 
-    def _person(self, event: Event, identity: MutableMapping[str, Any] | None,
-                changes: dict[str, Any]) -> Person | None:
+    def resolve_person(self, event: Event) -> Person | None:
+        """The person an event names: by account, by display name (asset systems), or an
+        incident's reporter when it names no pupil."""
         if event.person_id:
             return self.directory.person(event.person_id)
         person = (self.directory.person_by_account(event.user_name)
@@ -107,16 +129,4 @@ class Enricher:
             reporter = event.labels["incident.reporter"]
             person = (self.directory.person(reporter) or self.directory.person_by_account(reporter)
                       or self.directory.person_by_name(reporter))
-        if identity is not None:
-            if person is not None:
-                observe_session(event, person, identity)
-            elif event.category == "web":
-                pid = person_in_session(event, identity)
-                if pid is not None:
-                    changes["labels"] = {**event.labels, "identity": "session"}
-                    return self.directory.person(pid)
-        if person is None and event.category == "web":
-            person = person_of_device(event, self.directory)
-            if person is not None:
-                changes["labels"] = {**event.labels, "identity": "asset-register"}
         return person

@@ -1,7 +1,8 @@
 """The Faust worker: topics, agents and tables that only wire the shared pipeline steps.
 
-raw.<kind>.<format> --parse--> events (key: network key, i.e. IP or device)
---enrich (table `identity`: login sessions per network key)--> signals, one message per
+raw.<kind>.<format> --parse--> events, one copy per network key the event names (IP,
+device; the first is forwarded, the others only update identity) --enrich (table
+`identity`: login and loan sessions per network key)--> signals, one message per
 subject key the rules need (key: subject) --correlate (table `subject-state`)--> alerts
 (key: alert id). Absence deadlines advance on event time: a leader timer sends a tick
 to every `signals` partition, and the agent that owns the partition fires what is due
@@ -101,7 +102,10 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
                     raw=bytes(value).decode("utf-8", "backslashreplace")))
                 continue
             for e in result.events:
-                await events.send(key=e.network_key.encode(), value=orjson.dumps(e.to_dict()))
+                payload = e.to_dict()
+                for i, key in enumerate(pipeline.routing_keys(e)):
+                    await events.send(key=key.encode(), value=orjson.dumps(
+                        {"event": payload, "key": key, "forward": i == 0}))
             for d in result.dead_letters:
                 await dead_letter(d)
             numbers = [n for n, _ in lines] + [d.line_no or 0 for d in result.dead_letters]
@@ -112,8 +116,13 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
     @app.agent(events)
     async def enrich(stream: Any) -> None:
         async for value in stream:
-            for raw_event in pipeline.with_daily(Event.from_dict(orjson.loads(value))):
-                event = pipeline.enrich(raw_event, identity)
+            msg = orjson.loads(value)
+            parsed = Event.from_dict(msg["event"])
+            if not msg["forward"]:  # a copy for another key: identity only
+                pipeline.observe(parsed, msg["key"], identity)
+                continue
+            for raw_event in pipeline.with_daily(parsed):
+                event = pipeline.enrich(raw_event, identity, msg["key"])
                 for i, key in enumerate(pipeline.keys(event)):
                     await signals.send(key=key.subject.encode(),
                                        value=signal_message(event, key, primary=i == 0))

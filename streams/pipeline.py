@@ -55,9 +55,19 @@ class Pipeline:
         then the event itself."""
         return [*self.daily_facts.events_for(event.timestamp), event]
 
-    def enrich(self, event: Event, identity: MutableMapping[str, Any]) -> Event:
-        """Enrich with the session state of the event's network key."""
-        return self.enricher.enrich(event, identity)
+    def enrich(self, event: Event, identity: MutableMapping[str, Any],
+               key: str | None = None) -> Event:
+        """Enrich with identity state: as the copy routed to `key` (a worker), or for all
+        the event's keys at once (embedded)."""
+        return self.enricher.enrich(event, identity, key)
+
+    def routing_keys(self, event: Event) -> list[str]:
+        """The `events` topic keys of a parsed event, primary first."""
+        return self.enricher.routing_keys(event)
+
+    def observe(self, event: Event, key: str, identity: MutableMapping[str, Any]) -> None:
+        """A non-primary copy: only the sessions it opens or closes on `key`."""
+        self.enricher.observe(event, key, identity)
 
     def detect(self, event: Event, state: MutableMapping[str, Any]) -> list[Alert]:
         """All keys of the event in one process (embedded)."""

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from safeguard.enrichment import short_host, subject_of
+from safeguard.enrichment import subject_of
 from safeguard.errors import ConfigError, EventError
 from safeguard.events import Event, parse_timestamp
+from safeguard.identity import short_host
 from safeguard.rules.base import (
     NO_FACTS,
     Conditions,
