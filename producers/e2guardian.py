@@ -37,6 +37,7 @@ from producers.parsing import (
     parse_each,
     school_zone,
     unknown_zone,
+    verdict,
 )
 from safeguard.categories import host_of, normalise_category
 from safeguard.deadletters import DeadLetter
@@ -239,9 +240,7 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext, tz: str = "UTC"
         timestamp=ts,
         event_id=stable_event_id(ctx.school_id, DATASET, line),
         category="web",
-        type={"blocked": "denied", "error": "error"}.get(action, "access"),
-        action=action,
-        outcome="failure" if action in ("blocked", "error") else "success",
+        **verdict(action),
         dataset=DATASET,
         school_id=ctx.school_id,
         raw=line,

@@ -25,7 +25,14 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from producers.parsing import MAX_LINE_CHARS, ParseContext, ParseResult, check_timestamp, is_ip
+from producers.parsing import (
+    MAX_LINE_CHARS,
+    ParseContext,
+    ParseResult,
+    check_timestamp,
+    is_ip,
+    verdict,
+)
 from safeguard.categories import host_of, normalise_category
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event, stable_event_id, utc_from_epoch
@@ -116,9 +123,7 @@ def parse_record(line_no: int, raw: str, row: list[str], cols: dict[str, int],
         timestamp=ts,
         event_id=stable_event_id(ctx.school_id, DATASET, raw),
         category="web",
-        type="denied" if blocked else "access",
-        action=action,
-        outcome="failure" if blocked else "success",
+        **verdict(action),
         dataset=DATASET,
         school_id=ctx.school_id,
         raw=raw,

@@ -25,6 +25,7 @@ from producers.parsing import (
     is_ip,
     parse_each,
     school_zone,
+    verdict,
 )
 from safeguard.categories import host_of, normalise_category
 from safeguard.deadletters import DeadLetter
@@ -134,14 +135,11 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext, tz: ZoneInfo = _UTC
     labels = {f"fg.{k}": f[k] for k in ("eventtype", "policyid", "profile", "cat", "group",
                                         "level", "vd") if f.get(k)}
     labels["fg.action"] = fg_action
-    blocked = action == "blocked"
     return Event(
         timestamp=ts,
         event_id=stable_event_id(ctx.school_id, DATASET, line),
         category="web",
-        type="denied" if blocked else "access",
-        action=action,
-        outcome="failure" if blocked else "success",
+        **verdict(action),
         dataset=DATASET,
         school_id=ctx.school_id,
         raw=line,

@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from safeguard.deadletters import DeadLetter
@@ -58,6 +59,20 @@ class ParseContext:
 
 
 Parser = Callable[[Iterable[tuple[int, str]], ParseContext], ParseResult]
+
+
+class Verdict(TypedDict):
+    action: str
+    type: str
+    outcome: str
+
+
+def verdict(action: str) -> Verdict:
+    """A filter's verdict as ECS `event.action`, `event.type` and `event.outcome`: one
+    mapping for every filter format, so a block means the same whichever filter logged it."""
+    return {"action": action,
+            "type": {"blocked": "denied", "error": "error"}.get(action, "access"),
+            "outcome": "failure" if action in ("blocked", "error") else "success"}
 
 
 def check_timestamp(ts: datetime, ctx: ParseContext) -> str | None:

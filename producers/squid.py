@@ -20,6 +20,7 @@ from producers.parsing import (
     check_timestamp,
     is_ip,
     parse_each,
+    verdict,
 )
 from safeguard.categories import host_of
 from safeguard.deadletters import DeadLetter
@@ -71,9 +72,7 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext) -> Event | DeadLetter 
         timestamp=ts,
         event_id=stable_event_id(ctx.school_id, DATASET, line),
         category="web",
-        type="denied" if blocked else "access",
-        action="blocked" if blocked else "allowed",
-        outcome="failure" if blocked else "success",
+        **verdict("blocked" if blocked else "allowed"),
         dataset=DATASET,
         school_id=ctx.school_id,
         raw=line,

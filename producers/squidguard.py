@@ -25,6 +25,7 @@ from producers.parsing import (
     parse_each,
     school_zone,
     unknown_zone,
+    verdict,
 )
 from safeguard.categories import host_of, normalise_category
 from safeguard.deadletters import DeadLetter
@@ -72,9 +73,9 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext, tz: ZoneInfo = _UTC
     method = m["method"]
     if not method.isalpha():
         return _dead(ctx, line_no, line, f"method {method[:20]!r} is not an HTTP method")
-    verdict = (m["verdict"] or "REDIRECT").upper()
-    if verdict not in ("REDIRECT", "PASS", "BLOCK", "BLOCKED"):
-        return _dead(ctx, line_no, line, f"unknown trailing verdict {verdict[:20]!r}")
+    word = (m["verdict"] or "REDIRECT").upper()
+    if word not in ("REDIRECT", "PASS", "BLOCK", "BLOCKED"):
+        return _dead(ctx, line_no, line, f"unknown trailing verdict {word[:20]!r}")
     url = m["url"]
     domain = host_of(url)
     if domain is None:
@@ -85,21 +86,19 @@ def parse_line(line_no: int, raw: str, ctx: ParseContext, tz: ZoneInfo = _UTC
         ip if ip not in ("", "-") and source_ip is None else None)
     dest = m["dest"].strip()
     category = normalise_category(dest) if dest.lower() not in _NO_CLASS else ""
-    blocked = verdict != "PASS"
+    blocked = word != "PASS"
     ident = m["ident"]
     labels = {"sg.source": m["src"], "sg.rewrite": m["rewrite"], "sg.pid": m["pid"],
-              "sg.verdict": verdict}
+              "sg.verdict": word}
     return Event(
         timestamp=ts,
         event_id=stable_event_id(ctx.school_id, DATASET, line),
         category="web",
-        type="denied" if blocked else "access",
-        action="blocked" if blocked else "allowed",
-        outcome="failure" if blocked else "success",
+        **verdict("blocked" if blocked else "allowed"),
         dataset=DATASET,
         school_id=ctx.school_id,
         raw=line,
-        reason=f"Request({m['src']}/{dest}/{m['rewrite']}) {verdict}",
+        reason=f"Request({m['src']}/{dest}/{m['rewrite']}) {word}",
         user_name=None if ident == "-" else unquote(ident),
         source_ip=source_ip,
         host_name=host_name,
