@@ -23,8 +23,6 @@ from safeguard.identity import (
 )
 from safeguard.keywords import KeywordIndex
 
-SUBJECT_KINDS = ("person", "account", "device", "ip")
-
 
 def subject_of(event: Event) -> tuple[str, str]:
     """The subject alerts are keyed on: a person if resolved, else account, device or IP."""

@@ -8,7 +8,6 @@ stores); `alerts` is keyed by alert id; `config.rules` and `directory` are compa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from producers.formats import PARSERS, raw_topic
@@ -100,7 +99,3 @@ def partition_count(bootstrap: str, topic: str) -> int | None:
         return len(parts) if parts else None
     finally:
         consumer.close()
-
-
-def names(topics: Iterable[str]) -> str:
-    return ", ".join(topics)

@@ -197,3 +197,13 @@ def test_alerts_do_not_depend_on_the_order_events_arrive_in(tmp_path: Path) -> N
             shuffled = list(enriched)
             random.Random(shuffle_seed).shuffle(shuffled)
             assert alert_ids(shuffled) == in_order, (profile, shuffle_seed)
+
+
+def test_coverage_counts_what_the_policy_can_and_does_monitor() -> None:
+    from safeguard.policy import coverage
+
+    assert coverage(parse_profile(PROFILE, "tiny.yaml")) == {
+        "clauses": 2, "monitorable": 1, "enforced": 1, "not_monitorable": 1}
+    bps = coverage(load_profile("beaudesert-park"))
+    assert bps["clauses"] == bps["monitorable"] + bps["not_monitorable"]
+    assert 0 < bps["enforced"] <= bps["monitorable"]
