@@ -87,11 +87,12 @@ def test_a_threshold_changed_in_config_rules_reaches_the_running_worker(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # ~3 min alone; the Kafka path is not yet tuned (the Scale issue)
 def test_two_workers_raise_the_same_alert_ids_as_the_embedded_runner(
         tmp_path: Path, kafka_bootstrap: str,
         spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
     sim = tmp_path / "sim"
-    assert main(["simulate", "--profile", "twerton-infant", "--days", "3", "--seed", "5",
+    assert main(["simulate", "--profile", "twerton-infant", "--days", "2", "--seed", "5",
                  "--out", str(sim)]) == 0
     inputs = (sim / "inputs.txt").read_text().split()
     school = str(sim / "school")
@@ -111,15 +112,16 @@ def test_two_workers_raise_the_same_alert_ids_as_the_embedded_runner(
     # live school, where the login comes before the browsing it attributes
     first = [i for i in inputs if not i.startswith("filter:")]
     later = [i for i in inputs if i.startswith("filter:")]
+    sent: set[str] = set()
     for group in (first, later):
         _cli("ingest", "--school", school, *[a for i in group for a in ("--input", i)],
              "--broker", kafka_bootstrap, "--partitions", "4", env=env)
-        sources = {i.rsplit(":", 1)[0].rsplit(":", 1)[0] if i.count(":") > 2 else i
-                   for i in group}
-        n_sources = len({":".join(i.split(":", 2)[:2]) for i in group})
-        poll(lambda n=n_sources: len(ingest_accounting(WarehouseReader(db).connect())
-                                     ) >= n, 240, f"accounting of {sources}", procs, tmp_path)
-    poll(lambda: {a["alert_id"] for a in _alerts(db)} >= expected, 300,
+        sent |= {":".join(i.split(":", 2)[:2]) for i in group}
+        wanted = set(sent)
+        poll(lambda wanted=wanted: wanted <= set(
+                 ingest_accounting(WarehouseReader(db).connect())["source"]),
+             300, f"accounting of {sorted(wanted)}", procs, tmp_path)
+    poll(lambda: {a["alert_id"] for a in _alerts(db)} >= expected, 400,
          "the embedded run's alerts from two workers", procs, tmp_path)
     got = {a["alert_id"] for a in _alerts(db)}
     assert got == expected
