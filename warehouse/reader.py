@@ -34,14 +34,34 @@ class WarehouseReader:
         return data
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A fresh in-memory connection whose tables are the current snapshot (or empty)."""
-        con = duckdb.connect(":memory:")
+        """A fresh in-memory connection holding the current snapshot (or empty tables).
+
+        The tables are copied in once, single-threaded: a parallel scan may open a file
+        more than once, and the writer may swap the file in between, so lazily scanned
+        views could mix two versions. One handle per file reads one version whole; every
+        query on the connection then sees the same snapshot."""
+        con = duckdb.connect(":memory:", config={"threads": 1})
         migrate(con)  # empty tables with the real schema, for what is not published yet
         for table in SNAPSHOT_TABLES:
             path = self.snapshot / f"{table}.parquet"
             if path.exists():
-                name = checked_ident(table)
-                con.execute(f"DROP TABLE {name}")
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM "  # noqa: S608 - fixed names
-                            f"read_parquet({sql_string(str(path))})")
+                self._copy_in(con, checked_ident(table), path)
         return con
+
+    @staticmethod
+    def _copy_in(con: duckdb.DuckDBPyConnection, name: str, path: Path,
+                 attempts: int = 3) -> None:
+        """Replace the empty table with the file's rows; a swap between DuckDB's bind and
+        its scan of the file is retried (the next read sees the new file whole)."""
+        for attempt in range(attempts):
+            try:
+                con.execute("BEGIN TRANSACTION")
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM "  # noqa: S608 - fixed
+                            f"read_parquet({sql_string(str(path))})")
+                con.execute("COMMIT")
+                return
+            except duckdb.Error:
+                con.execute("ROLLBACK")
+                if attempt == attempts - 1:
+                    raise
