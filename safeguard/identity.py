@@ -68,8 +68,12 @@ def observe(event: Event, person: Person | None, key: str,
     sessions: list[list[Any]] = list((state.get(key) or {}).get("sessions", []))
     if login or checkout:
         ttl = LOAN_TTL if checkout else SESSION_TTL
-        sessions = sorted([*sessions, [now, None, person.person_id if person else "", ttl]]
-                          )[-MAX_SESSIONS:]
+        who = person.person_id if person else ""
+        if any(s[0] == now and s[2] == who for s in sessions):
+            return  # the same login delivered again (at-least-once): nothing new
+        # sorted on start and person only: an ended and an open session can share a start
+        sessions = sorted([*sessions, [now, None, who, ttl]],
+                          key=lambda s: (s[0], s[2]))[-MAX_SESSIONS:]
     else:
         for s in sorted(sessions, key=lambda s: -s[0]):
             if s[1] is None and s[0] <= now and (checkin or person is None

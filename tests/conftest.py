@@ -104,7 +104,6 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start `safeguard ...` subprocesses; every one is stopped by PID at teardown."""
-    """`safeguard ...` subprocesses, each stopped by PID at teardown."""
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(*args: str, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:

@@ -87,3 +87,28 @@ def test_a_copy_routed_to_another_key_only_records_identity(
     web = enricher.enrich(_web(3, source_ip=None, host_name="ICT-PC-03"), identity,
                           key="device:ict-pc-03")
     assert web.person_id == "P1"
+
+
+def test_logins_redelivered_or_sharing_a_second_with_an_ended_session_are_kept_apart(
+        make_school: Callable[..., Path]) -> None:
+    """At-least-once delivery repeats a login; a logout and the next login can share a second.
+
+    Found on a real broker: sorting the sessions compared an open session's end (None)
+    with an ended one's (a float) and crashed the enrich agent."""
+    enricher, identity = _enricher(make_school), {}
+
+    def auth(action: str, minute: int, user: str, raw: str) -> Any:
+        return event(category="authentication" if action == "logged-in" else "session",
+                     type="start" if action == "logged-in" else "end", action=action,
+                     outcome="success", timestamp=T0 + timedelta(minutes=minute),
+                     user_name=user, source_ip="10.10.1.9", host_name=None, raw=raw)
+
+    login = auth("logged-in", 0, "pupil1", "a")
+    enricher.enrich(login, identity)
+    enricher.enrich(login, identity)  # re-delivered
+    assert len(identity["ip:10.10.1.9"]["sessions"]) == 1
+    enricher.enrich(auth("logged-out", 10, "pupil1", "b"), identity)
+    enricher.enrich(auth("logged-in", 10, "pupil2", "c"), identity)  # same second
+    enricher.enrich(auth("logged-in", 10, "pupil1", "d"), identity)  # another at that second
+    assert len(identity["ip:10.10.1.9"]["sessions"]) == 3
+    assert enricher.enrich(_web(5, source_ip="10.10.1.9"), identity).person_id == "P1"

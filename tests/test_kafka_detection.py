@@ -87,12 +87,12 @@ def test_a_threshold_changed_in_config_rules_reaches_the_running_worker(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # ~3 min alone; the Kafka path is not yet tuned (the Scale issue)
+@pytest.mark.timeout(900)  # ~1 min alone, several under a loaded machine
 def test_two_workers_raise_the_same_alert_ids_as_the_embedded_runner(
         tmp_path: Path, kafka_bootstrap: str,
         spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
     sim = tmp_path / "sim"
-    assert main(["simulate", "--profile", "twerton-infant", "--days", "2", "--seed", "5",
+    assert main(["simulate", "--profile", "twerton-infant", "--days", "1", "--seed", "5",
                  "--out", str(sim)]) == 0
     inputs = (sim / "inputs.txt").read_text().split()
     school = str(sim / "school")
@@ -125,3 +125,5 @@ def test_two_workers_raise_the_same_alert_ids_as_the_embedded_runner(
          "the embedded run's alerts from two workers", procs, tmp_path)
     got = {a["alert_id"] for a in _alerts(db)}
     assert got == expected
+    for n in (1, 2):  # a crashed agent is restarted by Faust: the alerts alone would hide it
+        assert "Crashed reason" not in (tmp_path / f"worker{n}.log").read_text()
