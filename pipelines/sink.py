@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from safeguard.actions import AlertAction
 from safeguard.alerts import Alert
 from safeguard.deadletters import DeadLetter
 from safeguard.events import Event
@@ -55,7 +56,7 @@ class Sink:
         self.warehouse.start()
         self._consumer = KafkaConsumer(
             self.topics.signals, self.topics.alerts, self.topics.deadletters,
-            self.topics.accounting, self.topics.rules,
+            self.topics.accounting, self.topics.rules, self.topics.alert_actions,
             bootstrap_servers=self.bootstrap, group_id=self.group_id, client_id="safeguard-sink",
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_poll_records=self.max_records, fetch_max_bytes=64 * 1024 * 1024)
@@ -63,6 +64,7 @@ class Sink:
 
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Poll, write and commit one batch; returns the number of records handled."""
+        self.warehouse.drain_spool()  # triage steps a dashboard on this host left
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         if not polled:
             self.warehouse.publish()  # let a throttled snapshot catch up while idle
@@ -72,6 +74,7 @@ class Sink:
         dead: list[DeadLetter] = []
         batches: list[IngestBatch] = []
         changes: list[RuleChange] = []
+        actions: list[AlertAction] = []
         n = 0
         for tp, records in polled.items():
             for rec in records:
@@ -90,6 +93,8 @@ class Sink:
                         dead.append(DeadLetter.from_dict(data))
                     elif tp.topic == self.topics.rules:
                         changes.append(RuleChange.from_dict(data))
+                    elif tp.topic == self.topics.alert_actions:
+                        actions.append(AlertAction.from_dict(data))
                     else:
                         batches.append(IngestBatch(**data))
                 except Exception as exc:
@@ -99,7 +104,7 @@ class Sink:
                         raw=bytes(rec.value or b"").decode("utf-8", "backslashreplace"),
                         source=f"{tp.topic}/{tp.partition}", line_no=rec.offset))
         self.warehouse.write_batch(events=events, alerts=alerts, dead_letters=dead,
-                                   batches=batches)
+                                   batches=batches, actions=actions)
         for change in changes:
             self.warehouse.record_rule_change(change)
         self._consumer.commit()

@@ -285,7 +285,8 @@ def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
 
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, topics, partitions=args.partitions)
-    stats = Sink(settings.broker, Warehouse(settings.db_path), topics=topics).start().run()
+    stats = Sink(settings.broker, Warehouse(settings.db_path), topics=topics,
+                 max_records=args.max_records).start().run()
     print(f"sink stopped after {stats.records} records ({stats.events} events, "
           f"{stats.alerts} alert versions, {stats.dead_letters} dead letters)")
     return 0
@@ -450,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--broker")
     k.add_argument("--db", required=True)
     k.add_argument("--partitions", type=int, default=4)
+    k.add_argument("--max-records", type=int, default=10_000,
+                   help="records per warehouse transaction (default 10000)")
     k.set_defaults(func=cmd_sink)
 
     kf = sub.add_parser("kafka", help="a local single-node Kafka (KRaft) from Maven Central jars")

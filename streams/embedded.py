@@ -152,6 +152,7 @@ class EmbeddedRunner:
                 dead.extend(result.dead_letters)
                 stats.records_in += result.records_in
                 stats.dead_letters += len(result.dead_letters)
+            self.warehouse.drain_spool()  # triage steps the dashboard left meanwhile
             if not moved:
                 self.warehouse.publish()  # let a throttled snapshot catch up while idle
                 if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:

@@ -81,6 +81,57 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             PRIMARY KEY (school_id, rule_id, changed_at)
         )""",
     )),
+    (6, "alert actions, audit log, directory snapshots, data quality, retention log", (
+        # when the warehouse first stored an alert (processing time): time to acknowledge
+        # is measured from here, not from the events' own times
+        "ALTER TABLE alerts ADD COLUMN raised_at TIMESTAMP",
+        "UPDATE alerts SET raised_at = last_seen WHERE raised_at IS NULL",
+        # triage, one row per step; action_id comes from the client, so a re-delivered
+        # action adds nothing; the alert's status is the latest status-changing step
+        """CREATE TABLE alert_actions (
+            action_id VARCHAR PRIMARY KEY,
+            alert_id VARCHAR NOT NULL, school_id VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,  -- acknowledge|assign|escalate|outcome|note|close|reopen
+            actor VARCHAR NOT NULL, actor_role VARCHAR NOT NULL,
+            acted_at TIMESTAMP NOT NULL,      -- UTC, when the person acted
+            assignee VARCHAR, outcome VARCHAR, note VARCHAR,
+            stored_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE INDEX alert_actions_alert ON alert_actions (alert_id)",
+        # who did or viewed what (sign-ins, views of a pupil's data, exports, rule edits)
+        """CREATE TABLE audit_log (
+            audit_id VARCHAR PRIMARY KEY,
+            logged_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, actor_role VARCHAR,
+            action VARCHAR NOT NULL, subject_kind VARCHAR, subject_id VARCHAR,
+            detail VARCHAR
+        )""",
+        # the directory as it was when a batch was read: year groups and roles change
+        # between terms, and termly figures must use the term's own
+        """CREATE TABLE directory_snapshots (
+            snapshot_id VARCHAR PRIMARY KEY, school_id VARCHAR NOT NULL,
+            taken_at TIMESTAMP NOT NULL, people BIGINT NOT NULL, assets BIGINT NOT NULL,
+            networks BIGINT NOT NULL
+        )""",
+        """CREATE TABLE directory_people (
+            snapshot_id VARCHAR NOT NULL, person_id VARCHAR NOT NULL, role VARCHAR NOT NULL,
+            year_group VARCHAR, boarder BOOLEAN, start_date DATE, leave_date DATE,
+            PRIMARY KEY (snapshot_id, person_id)
+        )""",
+        # one row per expectation per validated batch (Great Expectations results)
+        """CREATE TABLE dq_results (
+            batch_id VARCHAR NOT NULL, school_id VARCHAR NOT NULL, source VARCHAR NOT NULL,
+            suite VARCHAR NOT NULL, expectation VARCHAR NOT NULL, column_name VARCHAR NOT NULL,
+            severity VARCHAR NOT NULL, success BOOLEAN NOT NULL,
+            element_count BIGINT NOT NULL, unexpected_count BIGINT NOT NULL,
+            checked_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (batch_id, expectation, column_name)
+        )""",
+        """CREATE TABLE retention_runs (
+            run_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, cutoff TIMESTAMP NOT NULL,
+            deleted BIGINT NOT NULL, ran_at TIMESTAMP NOT NULL, ran_by VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, table_name)
+        )""",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import duckdb
 
-# Tables readers see. Events stay in the writer's file; readers get alerts, dead
-# letters and the ingest accounting, which are what the pages list.
-SNAPSHOT_TABLES = ("alerts", "dead_letters", "ingest_batches", "rule_settings",
-                   "rule_setting_history")
+# Tables readers see. Events stay in the writer's file; readers get alerts and their
+# triage, dead letters, accounting, data-quality results and the logs, which the pages list.
+SNAPSHOT_TABLES = ("alerts", "alert_actions", "dead_letters", "ingest_batches",
+                   "rule_settings", "rule_setting_history", "dq_results", "audit_log",
+                   "retention_runs")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 

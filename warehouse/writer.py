@@ -13,6 +13,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from safeguard.actions import AlertAction, status_after
 from safeguard.alerts import Alert
 from safeguard.deadletters import DeadLetter
 from safeguard.detection import latest_versions
@@ -22,6 +23,7 @@ from warehouse.arrow import alerts_table, dead_letters_table, events_table
 from warehouse.errors import WarehouseError
 from warehouse.schema import migrate
 from warehouse.snapshot import publish_snapshot
+from warehouse.spool import ActionSpool
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,21 @@ class Warehouse:
         except duckdb.IOException as exc:
             raise WarehouseError(f"cannot open for writing: {exc}", path=str(self.path)) from exc
         migrate(self._con)
+        self.drain_spool()
         return self
+
+    def drain_spool(self) -> int:
+        """Append the dashboard's spooled triage steps, then forget their files; a file
+        that is not an action becomes a dead letter, so nothing is dropped silently."""
+        spool = ActionSpool(self.path)
+        good, bad = spool.pending()
+        if not good and not bad:
+            return 0
+        dead = [DeadLetter(school_id="unknown", dataset="alert-actions", stage="sink",
+                           reason=r.reason, raw=r.raw, source=r.path.name) for r in bad]
+        self.write_batch(actions=[g.action for g in good], dead_letters=dead)
+        spool.done([g.path for g in good] + [r.path for r in bad])
+        return len(good)
 
     def close(self) -> None:
         if self._con is not None:
@@ -107,7 +123,8 @@ class Warehouse:
                     dead_letters: Sequence[DeadLetter] = (),
                     batches: Sequence[IngestBatch] = (),
                     cursors: Sequence[SourceCursor] = (),
-                    state: Mapping[str, Any] | None = None) -> WriteStats:
+                    state: Mapping[str, Any] | None = None,
+                    actions: Sequence[AlertAction] = ()) -> WriteStats:
         """Write everything of one batch in one transaction; re-delivery adds nothing.
 
         `cursors` and `state` (follow mode) commit with the data, so a crash leaves
@@ -126,6 +143,8 @@ class Warehouse:
                 self._upsert_cursors(con, cursors, now)
             if state:
                 self._upsert_state(con, state, now)
+            if actions:
+                self._insert_actions(con, actions, now)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -159,7 +178,8 @@ class Warehouse:
         con.register("_alerts_batch", alerts_table(newest))
         try:
             con.execute(
-                "INSERT INTO alerts BY NAME SELECT *, 'new' AS status FROM _alerts_batch "  # noqa: S608 - fixed columns
+                "INSERT INTO alerts BY NAME SELECT *, 'new' AS status, "  # noqa: S608 - fixed
+                "now()::TIMESTAMP AS raised_at FROM _alerts_batch "
                 f"ON CONFLICT (alert_id) DO UPDATE SET {_ALERT_UPDATE} "
                 "WHERE excluded.version > alerts.version")
         finally:
@@ -224,6 +244,44 @@ class Warehouse:
                         "updated_at = excluded.updated_at")
         finally:
             con.unregister("_state")
+
+    @staticmethod
+    def _insert_actions(con: duckdb.DuckDBPyConnection, actions: Sequence[AlertAction],
+                        now: datetime) -> None:
+        """Append triage steps (re-delivered ones add nothing), then re-derive the status
+        of the alerts they touch from all their steps, in the order people took them."""
+        stamp = now.replace(tzinfo=None)
+        rows = [{**a.to_dict(), "acted_at": a.acted_at.astimezone(UTC).replace(tzinfo=None),
+                 "stored_at": stamp} for a in actions]
+        con.register("_actions", pa.Table.from_pylist(rows))
+        try:
+            con.execute("INSERT INTO alert_actions BY NAME SELECT * FROM _actions "
+                        "ON CONFLICT (action_id) DO NOTHING")
+        finally:
+            con.unregister("_actions")
+        touched = sorted({a.alert_id for a in actions})
+        stored = con.execute(
+            "SELECT action_id, alert_id, school_id, action, actor, actor_role, acted_at, "
+            "assignee, outcome, note FROM alert_actions WHERE alert_id IN "
+            "(SELECT unnest(?::VARCHAR[]))", [touched]).fetchall()
+        by_alert: dict[str, list[AlertAction]] = {}
+        for r in stored:
+            by_alert.setdefault(r[1], []).append(AlertAction(
+                action_id=r[0], alert_id=r[1], school_id=r[2], action=r[3], actor=r[4],
+                actor_role=r[5], acted_at=r[6].replace(tzinfo=UTC), assignee=r[7],
+                outcome=r[8], note=r[9]))
+        statuses = pa.Table.from_pylist([{"alert_id": k, "status": status_after(v)}
+                                         for k, v in by_alert.items()])
+        con.register("_statuses", statuses)
+        try:
+            con.execute("UPDATE alerts SET status = s.status FROM _statuses s "
+                        "WHERE alerts.alert_id = s.alert_id")
+        finally:
+            con.unregister("_statuses")
+
+    def record_actions(self, actions: Sequence[AlertAction]) -> None:
+        """Triage steps on their own (the dashboard's spool, the alert-actions topic)."""
+        self.write_batch(actions=actions)
 
     def record_rule_change(self, change: RuleChange) -> None:
         """Store a rule change as current and in the history (idempotent on redelivery)."""

@@ -1,0 +1,50 @@
+"""Submitting a triage step from the dashboard to whoever owns the warehouse file.
+
+Broker mode: the step goes to the `alert-actions` topic (acks from every replica,
+idempotent producer) and the sink writes it. Embedded mode: the step goes to the
+action spool beside the warehouse file; if nobody holds the file (the demo, a school
+running ingest from cron) the dashboard drains the spool itself there and then,
+otherwise the running owner does within one poll. Either way the step is durable
+before this returns, so a lock can delay an action but never lose it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import orjson
+
+from safeguard.actions import AlertAction
+from streams.topics import Topics
+from warehouse.errors import WarehouseError
+from warehouse.spool import ActionSpool
+from warehouse.writer import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+def submit_action(action: AlertAction, *, db_path: Path, broker: str | None = None,
+                  topics: Topics | None = None) -> str:
+    """Make `action` durable and on its way; returns where it went ('topic', 'warehouse'
+    or 'spool' when the owner will pick it up)."""
+    if broker:
+        from kafka import KafkaProducer
+
+        producer = KafkaProducer(bootstrap_servers=broker, acks="all",
+                                 enable_idempotence=True, client_id="safeguard-dashboard")
+        try:
+            producer.send((topics or Topics()).alert_actions,
+                          key=action.alert_id.encode(),
+                          value=orjson.dumps(action.to_dict())).get(timeout=30)
+        finally:
+            producer.close()
+        return "topic"
+    ActionSpool(db_path).submit(action)
+    try:
+        with Warehouse(db_path):  # start() drains the spool; close() publishes a snapshot
+            pass
+    except WarehouseError:
+        log.info("warehouse busy; the spooled action waits for its owner")
+        return "spool"
+    return "warehouse"
