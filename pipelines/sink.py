@@ -19,6 +19,7 @@ import orjson
 from safeguard.actions import AlertAction
 from safeguard.alerts import Alert
 from safeguard.deadletters import DeadLetter
+from safeguard.directory_snapshot import DirectorySnapshot
 from safeguard.events import Event
 from safeguard.rule_settings import RuleChange
 from streams.topics import Topics
@@ -57,6 +58,7 @@ class Sink:
         self._consumer = KafkaConsumer(
             self.topics.signals, self.topics.alerts, self.topics.deadletters,
             self.topics.accounting, self.topics.rules, self.topics.alert_actions,
+            self.topics.directory,
             bootstrap_servers=self.bootstrap, group_id=self.group_id, client_id="safeguard-sink",
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_poll_records=self.max_records, fetch_max_bytes=64 * 1024 * 1024)
@@ -75,6 +77,7 @@ class Sink:
         batches: list[IngestBatch] = []
         changes: list[RuleChange] = []
         actions: list[AlertAction] = []
+        directories: list[DirectorySnapshot] = []
         n = 0
         for tp, records in polled.items():
             for rec in records:
@@ -95,6 +98,8 @@ class Sink:
                         changes.append(RuleChange.from_dict(data))
                     elif tp.topic == self.topics.alert_actions:
                         actions.append(AlertAction.from_dict(data))
+                    elif tp.topic == self.topics.directory:
+                        directories.append(DirectorySnapshot.from_dict(data))
                     else:
                         batches.append(IngestBatch(**data))
                 except Exception as exc:
@@ -107,6 +112,8 @@ class Sink:
                                    batches=batches, actions=actions)
         for change in changes:
             self.warehouse.record_rule_change(change)
+        for snap in directories:
+            self.warehouse.record_directory(snap)
         self._consumer.commit()
         self.stats.records += n
         self.stats.events += len(events)

@@ -13,9 +13,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from safeguard.directory_snapshot import snapshot_of
 from safeguard.errors import SafeguardError
 from safeguard.inputs import InputSpec
 from safeguard.settings import Settings
@@ -74,6 +76,7 @@ def _embedded_ingest(school_dir: Path, inputs: list[InputSpec], db: Path,
 
     bundle = load_school(school_dir)
     with Warehouse(db) as wh:
+        wh.record_directory(snapshot_of(bundle.directory, datetime.now(UTC)))
         runner = EmbeddedRunner(Pipeline(bundle), wh, progress=None if quiet else _progress)
         if follow is not None:
             stats = runner.follow(inputs, poll_interval=follow.poll_interval,
@@ -188,7 +191,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if settings.school_dir is None:
         raise CommandError("the worker needs --school DIR (or SAFEGUARD_SCHOOL)")
     from streams.rule_config import RuleConfigWatcher
-    from streams.topics import partition_count
+    from streams.topics import partition_count, publish_directory
 
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, topics, partitions=args.partitions)
@@ -200,6 +203,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
                     actual, args.partitions)
         args.partitions = actual
     bundle = load_school(settings.school_dir)
+    publish_directory(settings.broker, topics,
+                      snapshot_of(bundle.directory, datetime.now(UTC)))
     watcher = RuleConfigWatcher(settings.broker, topics.rules, bundle.school_id).start()
     app = create_app(Pipeline(bundle), bootstrap=settings.broker,
                      data_dir=settings.data_dir / "worker", topics=topics,

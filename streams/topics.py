@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+
 from producers.formats import PARSERS, raw_topic
+from safeguard.directory_snapshot import DirectorySnapshot
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,12 @@ class Topics:
         return self.name("config.rules")
 
     @property
+    def directory(self) -> str:
+        return self.name("directory")
+
+    @property
     def compacted(self) -> list[str]:
-        return [self.rules, self.name("directory")]
+        return [self.rules, self.directory]
 
     def all_streams(self) -> list[str]:
         return [*self.raw, self.events, self.signals, self.alerts, self.alert_actions,
@@ -99,3 +106,17 @@ def partition_count(bootstrap: str, topic: str) -> int | None:
         return len(parts) if parts else None
     finally:
         consumer.close()
+
+
+def publish_directory(bootstrap: str, topics: Topics, snap: DirectorySnapshot) -> None:
+    """The worker's directory to the compacted `directory` topic (keyed by school), for
+    the sink to keep as the snapshot termly figures are computed against."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                             client_id="safeguard-directory", compression_type="gzip")
+    try:
+        producer.send(topics.directory, key=snap.school_id.encode(),
+                      value=orjson.dumps(snap.to_dict())).get(timeout=30)
+    finally:
+        producer.close()

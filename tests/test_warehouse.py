@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,3 +115,20 @@ def test_migrating_a_version_1_file_keeps_its_rows(tmp_path: Path) -> None:
         assert wh.con.execute("SELECT alert_id FROM alerts").fetchall() == [("a",)]
         wh.write_batch(_events(2))
         assert count_events(wh.con) == 2
+
+
+def test_a_directory_snapshot_keeps_roles_and_year_groups_but_no_names(
+        tmp_path: Path, make_school: Callable[..., Path]) -> None:
+    from producers.school import load_school
+    from safeguard.directory_snapshot import DirectorySnapshot, snapshot_of
+
+    bundle = load_school(make_school())
+    snap = snapshot_of(bundle.directory, datetime(2026, 11, 17, tzinfo=UTC))
+    assert DirectorySnapshot.from_dict(snap.to_dict()) == snap
+    names = {p.display_name for p in bundle.directory.people}
+    assert not any(n in str(snap.to_dict()) for n in names)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        assert wh.record_directory(snap) is True
+        assert wh.record_directory(snap) is False  # same content: one snapshot
+        rows = wh.con.execute("SELECT count(*) FROM directory_people").fetchone()
+    assert rows == (len(bundle.directory.people),)

@@ -14,7 +14,7 @@ import duckdb
 # triage, dead letters, accounting, data-quality results and the logs, which the pages list.
 SNAPSHOT_TABLES = ("alerts", "alert_actions", "dead_letters", "ingest_batches",
                    "rule_settings", "rule_setting_history", "dq_results", "audit_log",
-                   "retention_runs")
+                   "retention_runs", "directory_snapshots", "directory_people")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 

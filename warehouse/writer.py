@@ -17,6 +17,7 @@ from safeguard.actions import AlertAction, status_after
 from safeguard.alerts import Alert
 from safeguard.deadletters import DeadLetter
 from safeguard.detection import latest_versions
+from safeguard.directory_snapshot import DirectorySnapshot
 from safeguard.events import Event
 from safeguard.rule_settings import RuleChange
 from warehouse.arrow import alerts_table, dead_letters_table, events_table
@@ -282,6 +283,39 @@ class Warehouse:
     def record_actions(self, actions: Sequence[AlertAction]) -> None:
         """Triage steps on their own (the dashboard's spool, the alert-actions topic)."""
         self.write_batch(actions=actions)
+
+    def record_directory(self, snap: DirectorySnapshot) -> bool:
+        """Keep the directory as it is now; the same content twice is one snapshot."""
+        con = self.con
+        row = con.execute("SELECT count(*) FROM directory_snapshots WHERE snapshot_id = ?",
+                          [snap.snapshot_id]).fetchone()
+        if row and row[0]:
+            return False
+        people = pa.Table.from_pylist(
+            [{"snapshot_id": snap.snapshot_id, "person_id": p.person_id, "role": p.role,
+              "year_group": p.year_group, "boarder": p.boarder, "start_date": p.start_date,
+              "leave_date": p.leave_date} for p in snap.people],
+            schema=pa.schema([("snapshot_id", pa.string()), ("person_id", pa.string()),
+                              ("role", pa.string()), ("year_group", pa.string()),
+                              ("boarder", pa.bool_()), ("start_date", pa.date32()),
+                              ("leave_date", pa.date32())]))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("INSERT INTO directory_snapshots VALUES (?, ?, ?, ?, ?, ?)",
+                        [snap.snapshot_id, snap.school_id,
+                         snap.taken_at.astimezone(UTC).replace(tzinfo=None), len(snap.people),
+                         snap.assets, snap.networks])
+            con.register("_people", people)
+            try:
+                con.execute("INSERT INTO directory_people BY NAME SELECT * FROM _people")
+            finally:
+                con.unregister("_people")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        self._dirty = True
+        return True
 
     def record_rule_change(self, change: RuleChange) -> None:
         """Store a rule change as current and in the history (idempotent on redelivery)."""
