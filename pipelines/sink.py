@@ -78,6 +78,7 @@ class Sink:
         changes: list[RuleChange] = []
         actions: list[AlertAction] = []
         directories: list[DirectorySnapshot] = []
+        quality: list[dict[str, Any]] = []
         n = 0
         for tp, records in polled.items():
             for rec in records:
@@ -101,6 +102,7 @@ class Sink:
                     elif tp.topic == self.topics.directory:
                         directories.append(DirectorySnapshot.from_dict(data))
                     else:
+                        quality.extend(data.pop("quality", None) or ())
                         batches.append(IngestBatch(**data))
                 except Exception as exc:
                     dead.append(DeadLetter(
@@ -109,7 +111,7 @@ class Sink:
                         raw=bytes(rec.value or b"").decode("utf-8", "backslashreplace"),
                         source=f"{tp.topic}/{tp.partition}", line_no=rec.offset))
         self.warehouse.write_batch(events=events, alerts=alerts, dead_letters=dead,
-                                   batches=batches, actions=actions)
+                                   batches=batches, actions=actions, quality=quality)
         for change in changes:
             self.warehouse.record_rule_change(change)
         for snap in directories:

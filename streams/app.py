@@ -121,7 +121,7 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
                 msg = orjson.loads(value)
                 lines = [(int(n), str(t)) for n, t in msg["lines"]]
                 ctx = pipeline.context(msg["path"], header=msg.get("header"))
-                result = pipeline.parse(msg["source"], lines, ctx)
+                result, report = pipeline.parse_checked(msg["source"], lines, ctx)
                 result.dead_letters.extend(DeadLetter.from_dict(d) for d in msg["dead_letters"])
             except (ValueError, KeyError, TypeError) as exc:
                 await dead_letter(DeadLetter(
@@ -138,8 +138,8 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
                 await dead_letter(d)
             numbers = [n for n, _ in lines] + [d.line_no or 0 for d in result.dead_letters]
             batch = batch_accounting(ctx.school_id, msg["source"], msg["path"], numbers, result)
-            await accounting.send(key=batch.batch_id.encode(),
-                                  value=orjson.dumps(batch.__dict__))
+            await accounting.send(key=batch.batch_id.encode(), value=orjson.dumps(
+                {**batch.__dict__, "quality": pipeline.quality_rows(report, batch, ctx.now)}))
 
     @app.agent(events)
     async def enrich(stream: Any) -> None:

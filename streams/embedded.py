@@ -57,6 +57,7 @@ class EmbeddedRunner:
         self.identity: dict[str, Any] = {}
         self._dead: list[DeadLetter] = []
         self._batches: list[IngestBatch] = []
+        self._quality: list[dict[str, Any]] = []
 
     def _events_of(self, spec: InputSpec, stats: RunStats) -> Iterator[Event]:
         path = Path(spec.path)
@@ -66,11 +67,12 @@ class EmbeddedRunner:
         for lines, undecodable in read_lines(path, school_id=ctx.school_id, dataset=spec.source,
                                              source=str(path), csv=reading.csv,
                                              whole_file=reading.whole_file):
-            result = self.pipeline.parse(spec.source, lines, ctx)
+            result, report = self.pipeline.parse_checked(spec.source, lines, ctx)
             result.dead_letters.extend(undecodable)
             numbers = [n for n, _ in lines] + [d.line_no or 0 for d in undecodable]
-            self._batches.append(batch_accounting(ctx.school_id, spec.source, str(path),
-                                                  numbers, result))
+            batch = batch_accounting(ctx.school_id, spec.source, str(path), numbers, result)
+            self._batches.append(batch)
+            self._quality.extend(self.pipeline.quality_rows(report, batch, ctx.now))
             self._dead.extend(result.dead_letters)
             stats.records_in += result.records_in
             stats.dead_letters += len(result.dead_letters)
@@ -102,12 +104,13 @@ class EmbeddedRunner:
 
     def _flush(self, events: list[Event], alerts: list[Alert], stats: RunStats) -> None:
         written = self.warehouse.write_batch(events=events, alerts=alerts,
-                                             dead_letters=self._dead, batches=self._batches)
+                                             dead_letters=self._dead, batches=self._batches,
+                                             quality=self._quality)
         stats.events += len(events)
         stats.events_inserted += written.events_inserted
         stats.alert_versions += len(alerts)
         stats.alert_ids.update(a.alert_id for a in alerts)
-        self._dead, self._batches = [], []
+        self._dead, self._batches, self._quality = [], [], []
         if self.progress is not None:
             self.progress(stats)
 
@@ -130,6 +133,7 @@ class EmbeddedRunner:
         idle_since = time.monotonic()
         while not should_stop():
             events, dead, batches, moved = [], [], [], []
+            quality: list[dict[str, Any]] = []
             for spec in inputs:
                 path = Path(spec.path)
                 if not path.exists():
@@ -142,12 +146,14 @@ class EmbeddedRunner:
                 cursors[spec.path] = cur
                 moved.append(SourceCursor(cur.path, cur.inode, cur.offset, cur.line_no))
                 header = read_header(path) if reading_of(spec.source).csv else None
-                result = self.pipeline.parse(spec.source, lines,
-                                             self.pipeline.context(str(path), header=header))
+                ctx = self.pipeline.context(str(path), header=header)
+                result, report = self.pipeline.parse_checked(spec.source, lines, ctx)
                 result.dead_letters.extend(undecodable)
                 numbers = [n for n, _ in lines] + [d.line_no or 0 for d in undecodable]
-                batches.append(batch_accounting(self.pipeline.school_id, spec.source, cur.key,
-                                                numbers, result))
+                batch = batch_accounting(self.pipeline.school_id, spec.source, cur.key,
+                                         numbers, result)
+                batches.append(batch)
+                quality.extend(self.pipeline.quality_rows(report, batch, ctx.now))
                 events.extend(result.events)
                 dead.extend(result.dead_letters)
                 stats.records_in += result.records_in
@@ -175,7 +181,7 @@ class EmbeddedRunner:
                                                     changed=touched))
             written = self.warehouse.write_batch(
                 events=enriched, alerts=alerts, dead_letters=dead, batches=batches,
-                cursors=moved, state={
+                quality=quality, cursors=moved, state={
                     **{s: self.state[s] for s in touched if s in self.state},
                     **{IDENTITY_PREFIX + k: v for k, v in self.identity.items()
                        if k in identity_touched}})

@@ -11,6 +11,7 @@ from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.quality import QualityReport, Validator
 from producers.formats import parser_for
 from producers.parsing import ParseContext, ParseResult
 from producers.school import SchoolBundle
@@ -31,6 +32,7 @@ class Pipeline:
         self.enricher = Enricher(bundle.directory, bundle.categories, bundle.keywords)
         self.detector = Detector(bundle.profile, bundle.school_id)
         self.daily_facts = DailyFacts(bundle.directory)
+        self.validator = Validator()  # Great Expectations loads on the first batch
 
     @property
     def school_id(self) -> str:
@@ -44,7 +46,27 @@ class Pipeline:
                             timezone=self.bundle.directory.school.timezone, header=header)
 
     def parse(self, source: str, lines: list[tuple[int, str]], ctx: ParseContext) -> ParseResult:
+        """Parse only (no data-quality suite): for tools that look at a file's records."""
         return parser_for(source)(lines, ctx)
+
+    def parse_checked(self, source: str, lines: list[tuple[int, str]],
+                      ctx: ParseContext) -> tuple[ParseResult, QualityReport]:
+        """Parse, then run the source's data-quality suite on the batch: rows failing an
+        expectation join the dead letters with its name, valid rows go on (DESIGN
+        "Data quality"); records in = events + dead letters still holds."""
+        result = parser_for(source)(lines, ctx)
+        report = self.validator.validate(source, result.events, school_id=ctx.school_id,
+                                         now=ctx.now, path=ctx.source)
+        return ParseResult(list(report.valid),
+                           [*result.dead_letters, *report.dead_letters]), report
+
+    @staticmethod
+    def quality_rows(report: QualityReport, batch: IngestBatch,
+                     now: datetime) -> list[dict[str, Any]]:
+        """The batch's expectation results as `dq_results` rows."""
+        return report.result_rows(batch_id=batch.batch_id, school_id=batch.school_id,
+                                  source=batch.source,
+                                  checked_at=now.astimezone(UTC).replace(tzinfo=None))
 
     def apply_settings(self, overrides: Mapping[str, Mapping[str, Any]]) -> None:
         """IT's rule settings take effect (live: state of every rule is kept)."""

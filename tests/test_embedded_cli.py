@@ -11,6 +11,8 @@ import pytest
 from safeguard.cli import main
 from safeguard.evaluation import evaluate
 from tests.conftest import squid_line
+from warehouse.queries import ingest_accounting
+from warehouse.reader import WarehouseReader
 
 T = 1795262400.0  # 2026-11-21 12:00 UTC, a Saturday; school hours do not matter for bps.proxy
 
@@ -121,3 +123,28 @@ def test_simulator_is_deterministic(tmp_path: Path) -> None:
                      "--out", str(tmp_path / name)]) == 0
     for rel in ("school/people.csv", "ground_truth.jsonl", "logs/squid/access.log"):
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+
+
+def test_rows_failing_a_quality_expectation_are_dead_letters_and_results_are_stored(
+        tmp_path: Path, make_school: Callable[..., Path]) -> None:
+    """Great Expectations runs on every batch: the odd row goes to dead letters naming the
+    expectation, its neighbours go on, and the suite's results are queryable."""
+    school, log, db = make_school(), tmp_path / "access.log", tmp_path / "w.duckdb"
+    t0 = 1795262400.0
+    log.write_text("\n".join([
+        squid_line(ts=t0, url="http://www.bbc.co.uk/"),
+        squid_line(ts=t0 + 1, url="http://www.bbc.co.uk/a", code="TCP_MISS/1000"),
+        squid_line(ts=t0 + 2, url="http://www.bbc.co.uk/b"),
+    ]) + "\n")
+    assert main(["ingest", "--school", str(school), "--input", f"filter:squid:{log}",
+                 "--embedded", "--db", str(db)]) == 0
+    con = WarehouseReader(db).connect()
+    dead = con.execute("SELECT stage, reason FROM dead_letters").fetchall()
+    assert len(dead) == 1 and dead[0][0] == "validate"
+    assert "http_status" in dead[0][1]
+    acc = ingest_accounting(con).iloc[0]
+    assert (acc["records_in"], acc["events_parsed"], acc["dead_lettered"]) == (3, 2, 1)
+    failed = con.execute("SELECT expectation, column_name, unexpected_count FROM dq_results "
+                         "WHERE NOT success").fetchall()
+    assert ("expect_column_values_to_be_between", "http_status", 1) in failed
+    assert con.execute("SELECT count(*) FROM dq_results WHERE success").fetchone()[0] >= 5

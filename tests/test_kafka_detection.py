@@ -36,6 +36,21 @@ def _cli(*args: str, env: dict[str, str]) -> str:
     return proc.stdout
 
 
+def _stable_members(bootstrap: str, group: str) -> int:
+    """Members of a consumer group once it is Stable (0 while it rebalances)."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="test-admin")
+    try:
+        info = admin.describe_groups([group]).get(group) or {}
+    except KafkaError:  # no coordinator yet: the group does not exist so far
+        return 0
+    finally:
+        admin.close()
+    return len(info.get("members", [])) if info.get("group_state") == "Stable" else 0
+
+
 def _alerts(db: Path) -> list[dict[str, Any]]:
     return alerts_as_records(WarehouseReader(db).connect())
 
@@ -108,6 +123,11 @@ def test_two_workers_raise_the_same_alert_ids_as_the_embedded_runner(
                    env=env, name=f"worker{n}") for n in (1, 2)]
     procs.append(spawn("sink", "--broker", kafka_bootstrap, "--db", str(db), env=env,
                        name="sink"))
+    # both workers in the group before any data: this test is about partitioned state
+    # agreeing with one process; a worker joining mid-stream is the Scale issue's fault test
+    group = env["SAFEGUARD_TOPIC_PREFIX"] + "safeguard-worker"
+    poll(lambda: _stable_members(kafka_bootstrap, group) == 2, 180,
+         "two workers in a stable group", procs, tmp_path)
     # sign-ins, devices and incidents first, then the web traffic they explain: as in a
     # live school, where the login comes before the browsing it attributes
     first = [i for i in inputs if not i.startswith("filter:")]

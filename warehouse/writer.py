@@ -125,7 +125,8 @@ class Warehouse:
                     batches: Sequence[IngestBatch] = (),
                     cursors: Sequence[SourceCursor] = (),
                     state: Mapping[str, Any] | None = None,
-                    actions: Sequence[AlertAction] = ()) -> WriteStats:
+                    actions: Sequence[AlertAction] = (),
+                    quality: Sequence[Mapping[str, Any]] = ()) -> WriteStats:
         """Write everything of one batch in one transaction; re-delivery adds nothing.
 
         `cursors` and `state` (follow mode) commit with the data, so a crash leaves
@@ -146,6 +147,8 @@ class Warehouse:
                 self._upsert_state(con, state, now)
             if actions:
                 self._insert_actions(con, actions, now)
+            if quality:
+                self._insert_quality(con, quality)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -245,6 +248,17 @@ class Warehouse:
                         "updated_at = excluded.updated_at")
         finally:
             con.unregister("_state")
+
+    @staticmethod
+    def _insert_quality(con: duckdb.DuckDBPyConnection,
+                        rows: Sequence[Mapping[str, Any]]) -> None:
+        """Expectation results per batch; a re-delivered batch's results add nothing."""
+        con.register("_quality", pa.Table.from_pylist([dict(r) for r in rows]))
+        try:
+            con.execute("INSERT INTO dq_results BY NAME SELECT * FROM _quality "
+                        "ON CONFLICT DO NOTHING")
+        finally:
+            con.unregister("_quality")
 
     @staticmethod
     def _insert_actions(con: duckdb.DuckDBPyConnection, actions: Sequence[AlertAction],
