@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from warehouse.archive import events_view
 from warehouse.schema import migrate
 from warehouse.snapshot import SNAPSHOT_TABLES, checked_ident, snapshot_dir, sql_string
 
@@ -46,6 +47,7 @@ class WarehouseReader:
             path = self.snapshot / f"{table}.parquet"
             if path.exists():
                 self._copy_in(con, checked_ident(table), path)
+        events_view(con, self.db_path)  # the day files, scanned lazily (they never change)
         return con
 
     @staticmethod

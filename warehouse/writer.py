@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from safeguard.detection import latest_versions
 from safeguard.directory_snapshot import DirectorySnapshot
 from safeguard.events import Event
 from safeguard.rule_settings import RuleChange
+from warehouse.archive import MANIFEST, archive_dir, days_of, publish_days
 from warehouse.arrow import alerts_table, dead_letters_table, events_table
 from warehouse.errors import WarehouseError
 from warehouse.schema import migrate
@@ -72,12 +73,16 @@ _ALERT_UPDATE = ", ".join(
 class Warehouse:
     """Opens lazily on `start()`, writes batches atomically, publishes read snapshots."""
 
-    def __init__(self, path: Path, *, publish_interval: float = 2.0) -> None:
+    def __init__(self, path: Path, *, publish_interval: float = 2.0,
+                 archive_interval: float = 10.0) -> None:
         self.path = Path(path)
         self.publish_interval = publish_interval
+        self.archive_interval = archive_interval
         self._con: duckdb.DuckDBPyConnection | None = None
         self._last_publish = 0.0
+        self._last_archive = 0.0
         self._dirty = False
+        self._dirty_days: set[date] = set()
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -92,6 +97,9 @@ class Warehouse:
         except duckdb.IOException as exc:
             raise WarehouseError(f"cannot open for writing: {exc}", path=str(self.path)) from exc
         migrate(self._con)
+        if not (archive_dir(self.path) / MANIFEST).exists():
+            self._dirty_days |= days_of(self._con)  # a file from before the archive
+            self._dirty = self._dirty or bool(self._dirty_days)
         self.drain_spool()
         return self
 
@@ -153,6 +161,8 @@ class Warehouse:
         except Exception:
             con.execute("ROLLBACK")
             raise
+        if n_events:
+            self._dirty_days |= {e.timestamp.astimezone(UTC).date() for e in events}
         self._dirty = True
         self.publish()
         return WriteStats(n_events, n_alerts, n_dead)
@@ -382,4 +392,15 @@ class Warehouse:
         publish_snapshot(self.con, self.path)
         self._last_publish = now
         self._dirty = False
+        if self._dirty_days and (force or now - self._last_archive >= self.archive_interval):
+            publish_days(self.con, self.path, self._dirty_days)
+            self._dirty_days = set()
+            self._last_archive = now
+        elif self._dirty_days:
+            self._dirty = True  # the archive is still behind: publish again later
         return True
+
+    def mark_days(self, days: set[date]) -> None:
+        """Days whose events changed outside write_batch (retention): re-archive them."""
+        self._dirty_days |= days
+        self._dirty = True
