@@ -37,6 +37,9 @@ class DashboardData:
     def dead_letter_reasons(self) -> pd.DataFrame:
         return queries.dead_letter_reasons(self.reader.connect())
 
+    def quality(self) -> pd.DataFrame:
+        return queries.quality_summary(self.reader.connect())
+
 
 @st.cache_resource
 def _data(db_path: str) -> DashboardData:

@@ -48,6 +48,9 @@ def test_pipeline_page_shows_accounting(demo_db: Path, monkeypatch: pytest.Monke
     acct = at.dataframe[0].value
     row = acct.iloc[0]
     assert row["records_in"] == row["events_parsed"] + row["dead_lettered"]
+    quality = at.dataframe[2].value  # every source's suite ran on the demo's batches
+    assert set(acct["source"]) <= set(quality["source"])
+    assert (quality["rows_checked"] > 0).all()
 
 
 def test_empty_warehouse_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

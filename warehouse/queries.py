@@ -68,3 +68,15 @@ def dead_letter_reasons(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.D
 def count_events(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("SELECT count(*) FROM events").fetchone()
     return int(row[0]) if row else 0
+
+
+def quality_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source and expectation: batches checked, batches failing, rows failing."""
+    return con.execute(
+        """SELECT source, expectation, column_name, severity,
+                  count(*) AS batches, count(*) FILTER (WHERE NOT success) AS failed_batches,
+                  sum(unexpected_count)::BIGINT AS rows_failing,
+                  sum(element_count)::BIGINT AS rows_checked, max(checked_at) AS last_checked
+           FROM dq_results GROUP BY ALL
+           ORDER BY failed_batches DESC, rows_failing DESC, source, expectation, column_name"""
+    ).df()

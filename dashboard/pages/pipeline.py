@@ -1,4 +1,4 @@
-"""IT: is everything that came in accounted for? Records in, events, dead letters."""
+"""IT: is everything that came in accounted for? Records in, events, dead letters, quality."""
 
 import streamlit as st
 
@@ -21,3 +21,7 @@ st.caption("Records in = events parsed + dead-lettered, for every source.")
 st.dataframe(data.accounting(), hide_index=True, width="stretch")
 st.subheader("Dead letters by reason")
 st.dataframe(data.dead_letter_reasons(), hide_index=True, width="stretch")
+st.subheader("Data quality")
+st.caption("Great Expectations suites, one per source, run on every batch: rows failing an "
+           "error expectation are dead letters; warnings are recorded only.")
+st.dataframe(data.quality(), hide_index=True, width="stretch")
