@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from pipelines.retention_job import RetentionSchedule
 from safeguard.actions import AlertAction
 from safeguard.alerts import Alert
 from safeguard.deadletters import DeadLetter
@@ -41,12 +42,13 @@ class Sink:
     """Consumes signals, alerts, dead letters and accounting; writes them in batches."""
 
     def __init__(self, bootstrap: str, warehouse: Warehouse, *, topics: Topics,
-                 max_records: int = 10_000) -> None:
+                 max_records: int = 10_000, retention: RetentionSchedule | None = None) -> None:
         self.bootstrap = bootstrap
         self.warehouse = warehouse
         self.topics = topics
         self.group_id = topics.name("safeguard-sink")
         self.max_records = max_records
+        self.retention = retention
         self.stats = SinkStats()
         self._consumer: Any = None
         self._stop = threading.Event()
@@ -67,6 +69,8 @@ class Sink:
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Poll, write and commit one batch; returns the number of records handled."""
         self.warehouse.drain_spool()  # triage steps a dashboard on this host left
+        if self.retention is not None:
+            self.retention.run_if_due(self.warehouse)
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         if not polled:
             self.warehouse.publish()  # let a throttled snapshot catch up while idle

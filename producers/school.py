@@ -18,6 +18,8 @@ from safeguard.directory import (
 from safeguard.errors import ConfigError
 from safeguard.keywords import KeywordIndex, parse_keywords
 from safeguard.policy import BUILTIN_PROFILES, Profile, parse_profile
+from safeguard.yamltext import load_yaml
+from warehouse.retention import RetentionPolicy
 
 
 @dataclass(frozen=True)
@@ -108,3 +110,18 @@ def load_school(school_dir: Path) -> SchoolBundle:
     return SchoolBundle(directory=directory, profile=load_profile(school.profile, school_dir),
                         categories=load_categories(school_dir),
                         keywords=load_keywords(school_dir))
+
+
+def load_retention(school_dir: Path | None) -> RetentionPolicy:
+    """The school's `retention:` section of school.yaml over the defaults (no school: the
+    defaults); errors name the file, line and key."""
+    if school_dir is None:
+        return RetentionPolicy.from_mapping(None)
+    path = Path(school_dir) / "school.yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProducerError(f"cannot read {path}: {exc}") from exc
+    data = load_yaml(text, str(path)) or {}
+    section = data.get("retention") if isinstance(data, dict) else None
+    return RetentionPolicy.from_mapping(section, str(path))

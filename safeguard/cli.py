@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from safeguard import cli_warehouse
 from safeguard.directory_snapshot import snapshot_of
 from safeguard.errors import SafeguardError
 from safeguard.inputs import InputSpec
@@ -69,7 +70,8 @@ def _progress(stats: Any) -> None:
 
 def _embedded_ingest(school_dir: Path, inputs: list[InputSpec], db: Path,
                      quiet: bool = False, follow: argparse.Namespace | None = None) -> Any:
-    from producers.school import load_school
+    from pipelines.retention_job import RetentionSchedule
+    from producers.school import load_retention, load_school
     from streams.embedded import EmbeddedRunner
     from streams.pipeline import Pipeline
     from warehouse.writer import Warehouse
@@ -77,7 +79,9 @@ def _embedded_ingest(school_dir: Path, inputs: list[InputSpec], db: Path,
     bundle = load_school(school_dir)
     with Warehouse(db) as wh:
         wh.record_directory(snapshot_of(bundle.directory, datetime.now(UTC)))
-        runner = EmbeddedRunner(Pipeline(bundle), wh, progress=None if quiet else _progress)
+        schedule = RetentionSchedule(load_retention(school_dir)) if follow else None
+        runner = EmbeddedRunner(Pipeline(bundle), wh, progress=None if quiet else _progress,
+                                retention=schedule)
         if follow is not None:
             stats = runner.follow(inputs, poll_interval=follow.poll_interval,
                                   idle_exit=follow.idle_exit, should_stop=_stop_flag())
@@ -284,14 +288,17 @@ def _current_rule_settings(settings: Settings, school_id: str) -> dict[str, dict
 def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.broker:
         raise CommandError("the sink needs --broker HOST:PORT (or SAFEGUARD_BROKER)")
+    from pipelines.retention_job import RetentionSchedule
     from pipelines.sink import Sink
+    from producers.school import load_retention
     from streams.topics import Topics, ensure_topics
     from warehouse.writer import Warehouse
 
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, topics, partitions=args.partitions)
+    schedule = RetentionSchedule(load_retention(settings.school_dir))
     stats = Sink(settings.broker, Warehouse(settings.db_path), topics=topics,
-                 max_records=args.max_records).start().run()
+                 max_records=args.max_records, retention=schedule).start().run()
     print(f"sink stopped after {stats.records} records ({stats.events} events, "
           f"{stats.alerts} alert versions, {stats.dead_letters} dead letters)")
     return 0
@@ -458,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--partitions", type=int, default=4)
     k.add_argument("--max-records", type=int, default=10_000,
                    help="records per warehouse transaction (default 10000)")
+    k.add_argument("--school", help="school folder (its school.yaml `retention:` section "
+                   "sets the daily retention; default periods without it)")
     k.set_defaults(func=cmd_sink)
 
     kf = sub.add_parser("kafka", help="a local single-node Kafka (KRaft) from Maven Central jars")
@@ -470,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--host", help="bind address (default 127.0.0.1)")
     db.add_argument("--port", type=int, help="port (default 8501)")
     db.set_defaults(func=cmd_dashboard)
+    cli_warehouse.add_parsers(sub)
     return p
 
 
@@ -483,7 +493,8 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         settings = Settings.from_env(
             env, broker=getattr(args, "broker", None),
             db_path=getattr(args, "db", None),
-            school_dir=getattr(args, "school", None) if args.command == "worker" else None,
+            school_dir=getattr(args, "school", None) if args.command in ("worker", "sink")
+            else None,
             data_dir=getattr(args, "data_dir", None),
             dashboard_host=getattr(args, "host", None),
             dashboard_port=getattr(args, "port", None))

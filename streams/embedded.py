@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.retention_job import RetentionSchedule
 from producers.files import read_header, read_lines
 from producers.follow import Cursor, read_new_lines
 from producers.formats import reading_of
@@ -47,8 +48,10 @@ class EmbeddedRunner:
 
     def __init__(self, pipeline: Pipeline, warehouse: Warehouse, *, batch_size: int = 20_000,
                  now: datetime | None = None,
-                 progress: Callable[[RunStats], None] | None = None) -> None:
+                 progress: Callable[[RunStats], None] | None = None,
+                 retention: RetentionSchedule | None = None) -> None:
         self.pipeline = pipeline
+        self.retention = retention  # follow mode owns the file for days: it runs retention
         self.warehouse = warehouse
         self.batch_size = batch_size
         self.now = now or datetime.now(UTC)
@@ -159,6 +162,8 @@ class EmbeddedRunner:
                 stats.records_in += result.records_in
                 stats.dead_letters += len(result.dead_letters)
             self.warehouse.drain_spool()  # triage steps the dashboard left meanwhile
+            if self.retention is not None:
+                self.retention.run_if_due(self.warehouse)
             if not moved:
                 self.warehouse.publish()  # let a throttled snapshot catch up while idle
                 if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:

@@ -1,0 +1,71 @@
+"""`safeguard termly` and `safeguard retention` on a simulated school in a real DuckDB file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from safeguard.cli import main
+from warehouse.reader import WarehouseReader
+
+
+@pytest.fixture(scope="module")
+def school_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("sim")
+    assert main(["simulate", "--profile", "twerton-infant", "--days", "3", "--seed", "2",
+                 "--out", str(out / "sim")]) == 0
+    inputs = (out / "sim" / "inputs.txt").read_text().split()
+    db = out / "w.duckdb"
+    assert main(["ingest", "--school", str(out / "sim" / "school"),
+                 *[a for i in inputs for a in ("--input", i)], "--embedded", "--db",
+                 str(db)]) == 0
+    return out / "sim" / "school", db
+
+
+def test_termly_figures_are_pseudonymised_and_suppress_small_counts(
+        school_db: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    school, db = school_db
+    capsys.readouterr()
+    assert main(["termly", "--db", str(db), "--school", str(school), "--json"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out)
+    with_events = [t for t in report["terms"] if t["school_day_hours"]]
+    assert with_events, "the simulated days fall in a term"
+    term = max(with_events, key=lambda t: t["alerts_total"] if isinstance(
+        t["alerts_total"], int) else 0)
+    assert term["alerts_total"] == "suppressed" or term["alerts_total"] >= 5
+    people = (school / "people.csv").read_text().splitlines()[1:]
+    for line in people:  # no id, name or account of anyone leaves the report
+        person_id, name, *_rest, accounts = line.split(",")
+        assert f'"{person_id}"' not in out and name not in out
+        assert not any(a and a in out for a in accounts.split(";"))
+    assert main(["termly", "--db", str(db), "--school", str(school), "--term", "Nope"]) == 2
+
+
+def test_retention_deletes_old_filter_events_keeps_evidence_and_logs_the_run(
+        school_db: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    school, db = school_db
+    con = WarehouseReader(db).connect()
+    web_before = con.execute("SELECT count(*) FROM events WHERE category = 'web'").fetchone()
+    assert web_before and web_before[0] > 0
+    (school / "school.yaml").write_text((school / "school.yaml").read_text()
+                                        + "retention:\n  web_events: 1d\n")
+    assert main(["retention", "--db", str(db), "--school", str(school), "--show"]) == 0
+    assert "web_events" in capsys.readouterr().out
+    assert main(["retention", "--db", str(db), "--school", str(school), "--by", "IT"]) == 0
+    printed = capsys.readouterr().out
+    assert "web_events" in printed and "logged in retention_runs" in printed
+    con = WarehouseReader(db).connect()
+    web_after = con.execute("SELECT count(*) FROM events WHERE category = 'web'").fetchone()
+    assert web_after is not None and web_after[0] < web_before[0]
+    missing = con.execute(
+        """SELECT count(*) FROM (SELECT unnest(evidence_event_ids) AS id FROM alerts) a
+           WHERE a.id NOT IN (SELECT event_id FROM events)""").fetchone()
+    assert missing == (0,), "evidence of a kept alert was deleted"
+    runs = con.execute("SELECT ran_by, count(*) FROM retention_runs GROUP BY ran_by").fetchall()
+    assert runs and runs[0][0] == "IT"
+    (school / "school.yaml").write_text((school / "school.yaml").read_text()
+                                        + "  alerts: 25d\n")
+    assert main(["retention", "--db", str(db), "--school", str(school)]) == 2
