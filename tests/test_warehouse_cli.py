@@ -44,6 +44,29 @@ def test_termly_figures_are_pseudonymised_and_suppress_small_counts(
     assert main(["termly", "--db", str(db), "--school", str(school), "--term", "Nope"]) == 2
 
 
+def test_alert_evidence_and_a_pupils_chronology_come_from_the_readers_copy(
+        school_db: tuple[Path, Path]) -> None:
+    from pipelines.actions import submit_action
+    from safeguard.actions import AlertAction
+    from warehouse.queries import alert_evidence, list_alerts, pupil_chronology
+
+    _, db = school_db
+    alerts = list_alerts(WarehouseReader(db).connect())
+    person_alerts = alerts[alerts["subject_kind"] == "person"]
+    for _, a in person_alerts.iterrows():
+        timeline = alert_evidence(WarehouseReader(db).connect(), a["alert_id"])
+        assert set(timeline["event_id"]) == set(a["evidence_event_ids"])
+        assert list(timeline["ts"]) == sorted(timeline["ts"])
+    first = person_alerts.iloc[0]
+    step = AlertAction.new(first["alert_id"], first["school_id"], "note", "dsl1", "dsl",
+                           note="spoke to class teacher")
+    submit_action(step, db_path=db)
+    chronology = pupil_chronology(WarehouseReader(db).connect(), first["subject"])
+    assert {"alert", "triage"} <= set(chronology["kind"])
+    assert list(chronology["happened_at"]) == sorted(chronology["happened_at"])
+    assert "spoke to class teacher" in " ".join(chronology["what"])
+
+
 def test_retention_deletes_old_filter_events_keeps_evidence_and_logs_the_run(
         school_db: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     school, db = school_db

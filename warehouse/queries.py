@@ -80,3 +80,37 @@ def quality_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            FROM dq_results GROUP BY ALL
            ORDER BY failed_batches DESC, rows_failing DESC, source, expectation, column_name"""
     ).df()
+
+
+def alert_evidence(con: duckdb.DuckDBPyConnection, alert_id: str) -> pd.DataFrame:
+    """The alert's correlated events in time order (the evidence timeline); the alert's
+    window bounds the scan, so the day files outside it are never read."""
+    return con.execute(
+        """WITH a AS (SELECT window_start, window_end, last_seen, evidence_event_ids
+                      FROM alerts WHERE alert_id = ?)
+           SELECT e.ts, e.event_id, e.dataset, e.category, e.action, e.outcome, e.user_name,
+                  e.source_ip, e.host_name, e.url_original, e.url_domain, e.categories,
+                  e.themes, e.search_terms, e.reason, e.location, e.raw
+           FROM events e, a
+           WHERE e.ts BETWEEN a.window_start - INTERVAL 1 DAY
+                          AND greatest(a.window_end, a.last_seen) + INTERVAL 1 DAY
+             AND list_contains(a.evidence_event_ids, e.event_id)
+           ORDER BY e.ts, e.event_id""", [alert_id]).df()
+
+
+def pupil_chronology(con: duckdb.DuckDBPyConnection, person_id: str) -> pd.DataFrame:
+    """One pupil's safeguarding history, oldest first: alerts about them, every triage
+    step on those alerts, and incidents recorded about them."""
+    return con.execute(
+        """SELECT first_seen AS happened_at, 'alert' AS kind, title AS what,
+                  severity, category, alert_id, NULL AS actor
+           FROM alerts WHERE subject = $p
+           UNION ALL
+           SELECT x.acted_at, 'triage', x.action || coalesce(': ' || x.outcome, '')
+                  || coalesce(' - ' || x.note, ''), a.severity, a.category, a.alert_id, x.actor
+           FROM alert_actions x JOIN alerts a USING (alert_id) WHERE a.subject = $p
+           UNION ALL
+           SELECT ts, 'incident', coalesce(action, 'incident') || coalesce(': ' || reason, ''),
+                  NULL, NULL, NULL, NULL
+           FROM events WHERE category = 'incident' AND person_id = $p
+           ORDER BY happened_at, kind""", {"p": person_id}).df()
