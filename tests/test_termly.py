@@ -31,6 +31,7 @@ from pipelines.termly import (
 from safeguard.directory import Asset, Directory, Person, parse_school_yaml
 from safeguard.errors import ConfigError
 from warehouse import termly as q
+from warehouse.rollup import add_to_rollups
 from warehouse.schema import migrate
 
 LONDON = ZoneInfo("Europe/London")
@@ -78,6 +79,7 @@ def add_events(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -
     df["raw"] = "raw"
     con.register("_new_events", df)
     con.execute("INSERT INTO events BY NAME SELECT * FROM _new_events")
+    add_to_rollups(con, "_new_events")  # as the writer does with every batch
     con.unregister("_new_events")
 
 

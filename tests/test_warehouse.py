@@ -132,3 +132,18 @@ def test_a_directory_snapshot_keeps_roles_and_year_groups_but_no_names(
         assert wh.record_directory(snap) is False  # same content: one snapshot
         rows = wh.con.execute("SELECT count(*) FROM directory_people").fetchone()
     assert rows == (len(bundle.directory.people),)
+
+
+def test_rollups_count_each_event_once_however_often_it_is_delivered(tmp_path: Path) -> None:
+    t0 = datetime(2026, 11, 17, 9, tzinfo=UTC)
+    events = [event(timestamp=t0 + timedelta(minutes=i), raw=f"r{i}", person_id="P1",
+                    categories=("vpn", "proxy") if i % 3 == 0 else (),
+                    action="blocked" if i % 3 == 0 else "allowed") for i in range(30)]
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.write_batch(events=events)
+        wh.write_batch(events=events[10:])  # a re-delivered, overlapping batch
+        rows = wh.con.execute("SELECT category, sum(events), sum(blocked) FROM web_rollup "
+                              "GROUP BY category ORDER BY category").fetchall()
+        presence = wh.con.execute("SELECT kind, id, events FROM presence_daily").fetchall()
+    assert rows == [("proxy", 10, 10), ("uncategorised", 20, 0), ("vpn", 10, 10)]
+    assert presence == [("person", "P1", 30)]

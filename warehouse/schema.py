@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from warehouse.rollup import CREATE, add_to_rollups
+
 # (version, description, statements). Append only: never edit a released migration.
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (1, "events, alerts, dead letters, ingest accounting", (
@@ -132,6 +134,10 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             PRIMARY KEY (run_id, table_name)
         )""",
     )),
+    (7, "web and presence rollups for termly figures (backfilled from events)", (
+        *CREATE,
+        "REBUILD_ROLLUPS",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -154,7 +160,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         con.execute("BEGIN TRANSACTION")
         try:
             for sql in statements:
-                con.execute(sql)
+                if sql == "REBUILD_ROLLUPS":  # a data step, in the migration's transaction
+                    add_to_rollups(con, "events")
+                else:
+                    con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
                         [version, description])
             con.execute("COMMIT")

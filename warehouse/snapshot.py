@@ -14,7 +14,8 @@ import duckdb
 # triage, dead letters, accounting, data-quality results and the logs, which the pages list.
 SNAPSHOT_TABLES = ("alerts", "alert_actions", "dead_letters", "ingest_batches",
                    "rule_settings", "rule_setting_history", "dq_results", "audit_log",
-                   "retention_runs", "directory_snapshots", "directory_people")
+                   "retention_runs", "directory_snapshots", "directory_people", "web_rollup",
+                   "presence_daily")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 

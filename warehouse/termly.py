@@ -14,21 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from warehouse.rollup import BUCKET_SECONDS as ROLLUP_BUCKET
+
 # any of these steps means a person has seen the alert; 'reopen' does not
 SEEN_STEPS = ("acknowledge", "assign", "escalate", "outcome", "note", "close")
 CLOSE_STEPS = ("close", "outcome")
-# what every filter parser puts in `action` for a block (`producers.parsing.verdict` maps
-# each format's words: DENIED, deny, block, REDIRECT, 403 ...); 'error' also has outcome
-# 'failure' but is no block. One equality is measurably cheaper than IN at term scale.
-BLOCK_ACTION = "blocked"
-# events that show a pupil is covered by monitoring: filter and sign-in sources
-COVERAGE_CATEGORIES = ("web", "authentication", "session")
+# block counts and coverage come from the writer's rollups (see warehouse.rollup)
 
 
 @contextmanager
@@ -153,24 +150,14 @@ def out_of_hours(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime, h
 
 def block_rates(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime,
                 hi: datetime) -> pd.DataFrame:
-    """Web events and blocked web events per filter category ('uncategorised' when none).
-
-    An event with several categories counts in each. Most requests carry no category, so
-    those are only counted and the rest unnested: grouping every row on its first
-    category, or unnesting a placeholder for the empty ones, costs twice as much."""
+    """Web events and blocked web events per filter category ('uncategorised' when none),
+    from the writer's 15-minute `web_rollup` (an event with several categories counts in
+    each). Term bounds are local midnights, whole UTC hours: bucket-aligned."""
     return con.execute(
-        """SELECT 'uncategorised' AS category, count(*) AS events,
-                  count(*) FILTER (WHERE action = $blocked) AS blocked
-           FROM events WHERE ts >= $lo AND ts < $hi AND category = 'web'
-             AND school_id = $school AND len(categories) = 0
-           HAVING count(*) > 0
-           UNION ALL
-           SELECT c, count(*), count(*) FILTER (WHERE action = $blocked)
-           FROM (SELECT unnest(categories) AS c, action FROM events
-                 WHERE ts >= $lo AND ts < $hi AND category = 'web'
-                   AND school_id = $school AND len(categories) > 0)
-           GROUP BY c ORDER BY 1""",
-        {"school": school_id, "lo": lo, "hi": hi, "blocked": BLOCK_ACTION}).df()
+        """SELECT category, sum(events)::BIGINT AS events, sum(blocked)::BIGINT AS blocked
+           FROM web_rollup WHERE bucket >= $lo AND bucket < $hi AND school_id = $school
+           GROUP BY category ORDER BY category""",
+        {"school": school_id, "lo": lo, "hi": hi}).df()
 
 
 def filter_gaps(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime, hi: datetime,
@@ -180,9 +167,16 @@ def filter_gaps(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime, hi
     Events are reduced to the distinct `bucket_seconds`-long buckets, counted from `lo`,
     that have any (an integer key: far cheaper at term scale than distinct timestamps);
     every slot boundary must fall on a bucket boundary (`term_calendar.bucket_seconds`)."""
-    sql = """WITH hit AS (
-            SELECT DISTINCT (epoch_us(ts) - epoch_us($lo)) // $bucket AS b FROM events
-            WHERE ts >= $lo AND ts < $hi AND category = 'web' AND school_id = $school),
+    aligned = (bucket_seconds % ROLLUP_BUCKET == 0
+               and int((lo if lo.tzinfo else lo.replace(tzinfo=UTC)).timestamp())
+               % ROLLUP_BUCKET == 0)
+    # the rollup's buckets nest in the slots' buckets when aligned; else read the events
+    source = ("""SELECT DISTINCT (epoch_us(bucket) - epoch_us($lo)) // $bucket AS b
+                 FROM web_rollup WHERE bucket >= $lo AND bucket < $hi
+                   AND school_id = $school AND events > 0""" if aligned else
+              """SELECT DISTINCT (epoch_us(ts) - epoch_us($lo)) // $bucket AS b FROM events
+                 WHERE ts >= $lo AND ts < $hi AND category = 'web' AND school_id = $school""")
+    sql = "WITH hit AS (" + source + """),
         s AS (
             SELECT slot_start, slot_end, (epoch_us(slot_start) - epoch_us($lo)) // $bucket AS b0,
                    (epoch_us(slot_end) - epoch_us($lo)) // $bucket AS b1
@@ -198,7 +192,7 @@ def filter_gaps(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime, hi
             SELECT *, sum(starts_run) OVER (ORDER BY slot_start) AS run FROM gap)
         SELECT min(slot_start) AS gap_start, max(slot_end) AS gap_end,
                sum(epoch(slot_end - slot_start)) / 3600.0 AS hours
-        FROM runs GROUP BY run ORDER BY gap_start"""
+        FROM runs GROUP BY run ORDER BY gap_start"""  # noqa: S608 - fixed fragments
     with _registered(con, "_termly_slots", slots):
         return con.execute(sql, {"school": school_id, "lo": lo, "hi": hi,
                                  "bucket": bucket_seconds * 1_000_000}).df()
@@ -222,9 +216,9 @@ def pupil_coverage(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime,
     events of the term (`roll` holds person_id, year_group). Grouping on the person alone,
     with the category test inside the aggregate, keeps DuckDB's dictionary fast path."""
     sql = """WITH seen AS (
-            SELECT person_id FROM events
-            WHERE ts >= $lo AND ts < $hi AND school_id = $school
-            GROUP BY person_id HAVING bool_or(category IN $cats)),
+            SELECT DISTINCT id AS person_id FROM presence_daily
+            WHERE day >= $lo::DATE AND day < $hi::DATE AND school_id = $school
+              AND kind = 'person'),
         r AS (SELECT DISTINCT person_id, coalesce(year_group, 'unknown') AS year_group
               FROM _termly_roll)
         SELECT CASE WHEN grouping(r.year_group) = 1 THEN 'all' ELSE r.year_group END
@@ -233,8 +227,7 @@ def pupil_coverage(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime,
         FROM r LEFT JOIN seen USING (person_id)
         GROUP BY GROUPING SETS ((r.year_group), ()) ORDER BY 1"""
     with _registered(con, "_termly_roll", roll):
-        return con.execute(sql, {"school": school_id, "lo": lo, "hi": hi,
-                                 "cats": list(COVERAGE_CATEGORIES)}).df()
+        return con.execute(sql, {"school": school_id, "lo": lo, "hi": hi}).df()
 
 
 def device_coverage(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime,
@@ -245,13 +238,12 @@ def device_coverage(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime
     register's asset tag, so matching on `asset_tag` is matching on host names, at a
     third of the cost of grouping the raw names too. `register` holds asset_tag."""
     sql = """WITH used AS (
-            SELECT asset_tag FROM events
-            WHERE ts >= $lo AND ts < $hi AND school_id = $school
-            GROUP BY asset_tag HAVING bool_or(category IN $cats))
+            SELECT DISTINCT id AS asset_tag FROM presence_daily
+            WHERE day >= $lo::DATE AND day < $hi::DATE AND school_id = $school
+              AND kind = 'asset')
         SELECT count(*) AS on_register,
                count(*) FILTER (WHERE asset_tag IN (SELECT asset_tag FROM used)) AS seen
         FROM (SELECT DISTINCT asset_tag FROM _termly_register)"""
     with _registered(con, "_termly_register", register):
-        got = con.execute(sql, {"school": school_id, "lo": lo, "hi": hi,
-                                "cats": list(COVERAGE_CATEGORIES)}).fetchall()
+        got = con.execute(sql, {"school": school_id, "lo": lo, "hi": hi}).fetchall()
     return (int(got[0][0]), int(got[0][1])) if got else (0, 0)

@@ -23,6 +23,7 @@ from safeguard.rule_settings import RuleChange
 from warehouse.archive import MANIFEST, archive_dir, days_of, publish_days
 from warehouse.arrow import alerts_table, dead_letters_table, events_table
 from warehouse.errors import WarehouseError
+from warehouse.rollup import add_to_rollups
 from warehouse.schema import migrate
 from warehouse.snapshot import publish_snapshot
 from warehouse.spool import ActionSpool
@@ -176,15 +177,18 @@ class Warehouse:
         try:
             # Anti-join restricted to the batch's time range: zone maps keep it cheap at
             # term scale, with no primary-key index to maintain over millions of rows.
-            row = con.execute(
-                """INSERT INTO events BY NAME
+            con.execute(
+                """CREATE OR REPLACE TEMP TABLE _new_events AS
                    SELECT b.* FROM (SELECT DISTINCT ON (event_id) * FROM _events_batch) b
                    WHERE NOT EXISTS (SELECT 1 FROM events e
                                      WHERE e.ts BETWEEN ? AND ? AND e.event_id = b.event_id)""",
-                [lo, hi]).fetchone()
+                [lo, hi])
+            rows = con.execute("INSERT INTO events BY NAME SELECT * FROM _new_events").fetchall()
+            add_to_rollups(con, "_new_events")  # only what was new: re-delivery adds nothing
+            con.execute("DROP TABLE _new_events")
         finally:
             con.unregister("_events_batch")
-        return int(row[0]) if row else 0
+        return int(rows[0][0]) if rows else 0
 
     @staticmethod
     def _upsert_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> int:
