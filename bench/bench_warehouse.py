@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         worst = 0.0
         for name, ms, ratio in reader_timings(db):
             ok = "met" if ms <= TARGET_MS else "MISSED"
-            if not name.startswith("baseline"):
+            if name.startswith("baseline"):
+                ok = "(a full scan, for the ratio)"
+            else:
                 worst = max(worst, ms)
             print(f"{name:<36} {ms:>8.0f} {ratio:>6.1f}  {ok}")
         print(f"slowest query {worst:.0f} ms: target {'met' if worst <= TARGET_MS else 'missed'}")
