@@ -37,6 +37,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_simulator.py
 	$(BIN)/python bench/bench_parsers.py
+	$(BIN)/python bench/bench_warehouse.py
 
 clean:
 	rm -rf $(VENV) .safeguard .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -29,3 +29,9 @@ def test_parser_benchmark_quick_covers_every_format_without_dead_letters() -> No
     measured = set(PARSERS) - {"auth:google-json"}  # the simulator writes Google as NDJSON
     assert measured <= set(rows)
     assert all(rows[f][-1] == "0" for f in measured)  # dead letters column
+
+
+def test_warehouse_benchmark_quick_meets_the_query_target_and_compares_the_sink() -> None:
+    out = _run("bench_warehouse.py")
+    assert "slowest query" in out and "target met" in out
+    assert "ratio bare/sink" in out
