@@ -75,7 +75,7 @@ def _overlap(p: PredicateLike) -> tuple[str, list[Any]]:
     if p.column not in _LIST_COLUMNS:
         raise WarehouseError(f"{p.column!r} is not a list column")
     col = _col(p.column)
-    return ("(" + " OR ".join(f"list_contains({col}, ?)" for _ in _need(p.values)) + ")",
+    return ("(" + " OR ".join(f"{col}[1] = ?" for _ in _need(p.values)) + ")",
             list(p.values))
 
 
