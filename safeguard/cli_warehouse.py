@@ -76,6 +76,40 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    """What a changed rule would have raised over past events (same code as live)."""
+    from datetime import date, time, timedelta
+
+    import duckdb
+
+    from pipelines.backtest import format_report, run_backtest
+    from producers.school import load_school
+    from safeguard.rule_settings import parse_assignments
+
+    bundle = load_school(_school_dir(args))
+    tz = bundle.directory.school.tz
+    try:  # whole school days, local midnight to local midnight
+        start = datetime.combine(date.fromisoformat(args.from_date), time(), tz)
+        end = datetime.combine(date.fromisoformat(args.to_date) + timedelta(days=1), time(),
+                               tz)
+    except ValueError as exc:
+        raise WarehouseCommandError(f"--from/--to must be ISO dates: {exc}") from exc
+    try:
+        con = duckdb.connect(str(settings.db_path), read_only=True)
+    except duckdb.IOException as exc:
+        raise WarehouseCommandError(
+            f"cannot read {settings.db_path}: it is held by a running ingest or sink (DuckDB "
+            "allows one process on a writing file); run the backtest on a copy or while "
+            "ingest is stopped") from exc
+    try:
+        report = run_backtest(con, bundle.profile, bundle.school_id, args.rule,
+                              parse_assignments(args.set or []), start, end)
+    finally:
+        con.close()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
+    return 0
+
+
 def add_parsers(sub: Any) -> None:
     t = sub.add_parser("termly", help="governors' termly figures (pseudonymised, small "
                        "counts suppressed)")
@@ -92,3 +126,15 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--by", default="safeguard retention", help="who ran it (logged)")
     r.add_argument("--show", action="store_true", help="print the policy and exit")
     r.set_defaults(func=cmd_retention)
+
+    b = sub.add_parser("backtest", help="what a changed rule would have raised over past "
+                       "events, against what was raised and the DSL's outcomes")
+    b.add_argument("--db", required=True)
+    b.add_argument("--school", required=True, help="school folder (its profile and calendar)")
+    b.add_argument("--rule", required=True, help="rule id (see `safeguard rules list`)")
+    b.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+                   help="changed settings, e.g. threshold=5 within=15m (none: current)")
+    b.add_argument("--from", dest="from_date", required=True, help="first day, YYYY-MM-DD")
+    b.add_argument("--to", dest="to_date", required=True, help="last day, YYYY-MM-DD")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_backtest)

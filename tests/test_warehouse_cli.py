@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from safeguard.cli import main
+from warehouse.queries import alerts_as_records
 from warehouse.reader import WarehouseReader
 
 
@@ -65,6 +66,30 @@ def test_alert_evidence_and_a_pupils_chronology_come_from_the_readers_copy(
     assert {"alert", "triage"} <= set(chronology["kind"])
     assert list(chronology["happened_at"]) == sorted(chronology["happened_at"])
     assert "spoke to class teacher" in " ".join(chronology["what"])
+
+
+def test_backtest_command_reproduces_the_live_alerts_and_previews_a_change(
+        school_db: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    school, db = school_db
+    live = [a for a in alerts_as_records(WarehouseReader(db).connect())
+            if a["rule_id"] == "tis-one-account-concurrent"]
+    assert live, "the simulated week has a concurrent sign-in"
+    days = sorted(a["first_seen"][:10] for a in live)
+    args = ["backtest", "--db", str(db), "--school", str(school), "--rule",
+            "tis-one-account-concurrent", "--from", "2026-01-01", "--to", "2027-12-31",
+            "--json"]
+    capsys.readouterr()
+    assert main(args) == 0
+    same = json.loads(capsys.readouterr().out)
+    would = {a["alert_id"] for a in same["would_raise"]}
+    assert would == {a["alert_id"] for a in live}
+    assert main([*args, "--set", "threshold=3"]) == 0
+    stricter = json.loads(capsys.readouterr().out)
+    assert {a["alert_id"] for a in stricter["would_raise"]} <= would
+    assert main([*args[:-1], "--set", "threshold=1"]) == 0  # the text report
+    assert "tis-one-account-concurrent" in capsys.readouterr().out
+    assert main(["backtest", "--db", str(db), "--school", str(school), "--rule", "nope",
+                 "--from", days[0], "--to", days[-1]]) == 2
 
 
 def test_retention_deletes_old_filter_events_keeps_evidence_and_logs_the_run(
