@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from safeguard.errors import ConfigError
+from warehouse.sqlutil import transaction
 
 DEFAULTS: Mapping[str, str] = {
     "web_events": "90d",          # filter logs: the volume, and the least sensitive to lose
@@ -178,8 +179,7 @@ def run_retention(con: duckdb.DuckDBPyConnection, policy: RetentionPolicy, now: 
     run_id = f"{stamp:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     cutoffs = policy.cutoffs(now)
     results: list[RetentionResult] = []
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for key, sql in _DELETES:
             cutoff = cutoffs[key]
             if cutoff is None:
@@ -194,10 +194,6 @@ def run_retention(con: duckdb.DuckDBPyConnection, policy: RetentionPolicy, now: 
             con.executemany("INSERT INTO retention_runs VALUES (?, ?, ?, ?, ?, ?)",
                             [[r.run_id, r.table_name, _naive_utc(r.cutoff), r.deleted, stamp,
                               ran_by] for r in results])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return results
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
-from warehouse.rollup import CREATE, add_to_rollups
+from warehouse.rollup import CREATE, rebuild_rollups
+from warehouse.sqlutil import transaction
 
 # (version, description, statements). Append only: never edit a released migration.
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+# a step is DDL text, or a function run on the connection (a data step)
+Step = str | Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: tuple[tuple[int, str, tuple[Step, ...]], ...] = (
     (1, "events, alerts, dead letters, ingest accounting", (
         """CREATE TABLE events (
             event_id VARCHAR NOT NULL,
@@ -136,10 +141,9 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     )),
     (7, "web and presence rollups for termly figures (backfilled from events)", (
         *CREATE,
-        "REBUILD_ROLLUPS",
+        rebuild_rollups,  # a data step: count the events already stored
     )),
 )
-
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
@@ -157,18 +161,13 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     for version, description, statements in MIGRATIONS:
         if version <= have:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for sql in statements:
-                if sql == "REBUILD_ROLLUPS":  # a data step, in the migration's transaction
-                    add_to_rollups(con, "events")
+        with transaction(con):
+            for step in statements:
+                if callable(step):  # a data step, in the migration's transaction
+                    step(con)
                 else:
-                    con.execute(sql)
+                    con.execute(step)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
                         [version, description])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(version)
     return applied

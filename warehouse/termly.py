@@ -12,8 +12,6 @@ the guarantee that no identity leaves happen in `pipelines.termly`, the only cal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -21,20 +19,12 @@ import pandas as pd
 import pyarrow as pa
 
 from warehouse.rollup import BUCKET_SECONDS as ROLLUP_BUCKET
+from warehouse.sqlutil import registered
 
 # any of these steps means a person has seen the alert; 'reopen' does not
 SEEN_STEPS = ("acknowledge", "assign", "escalate", "outcome", "note", "close")
 CLOSE_STEPS = ("close", "outcome")
 # block counts and coverage come from the writer's rollups (see warehouse.rollup)
-
-
-@contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
-    con.register(name, table)
-    try:
-        yield
-    finally:
-        con.unregister(name)
 
 
 def snapshot_before(con: duckdb.DuckDBPyConnection, school_id: str,
@@ -144,7 +134,7 @@ def out_of_hours(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime, h
         SELECT CASE WHEN grouping(kind) = 0 THEN kind
                     WHEN ooh THEN 'out-of-hours' ELSE 'in-hours' END AS kind, {_STATS}
         FROM g GROUP BY GROUPING SETS ((kind), (ooh)) ORDER BY kind"""  # noqa: S608 - fixed
-    with _registered(con, "_termly_days", days):
+    with registered(con, "_termly_days", days):
         return con.execute(sql, _steps({"school": school_id, "lo": lo, "hi": hi})).df()
 
 
@@ -193,7 +183,7 @@ def filter_gaps(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime, hi
         SELECT min(slot_start) AS gap_start, max(slot_end) AS gap_end,
                sum(epoch(slot_end - slot_start)) / 3600.0 AS hours
         FROM runs GROUP BY run ORDER BY gap_start"""  # noqa: S608 - fixed fragments
-    with _registered(con, "_termly_slots", slots):
+    with registered(con, "_termly_slots", slots):
         return con.execute(sql, {"school": school_id, "lo": lo, "hi": hi,
                                  "bucket": bucket_seconds * 1_000_000}).df()
 
@@ -226,7 +216,7 @@ def pupil_coverage(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime,
                count(*) AS on_roll, count(seen.person_id) AS seen
         FROM r LEFT JOIN seen USING (person_id)
         GROUP BY GROUPING SETS ((r.year_group), ()) ORDER BY 1"""
-    with _registered(con, "_termly_roll", roll):
+    with registered(con, "_termly_roll", roll):
         return con.execute(sql, {"school": school_id, "lo": lo, "hi": hi}).df()
 
 
@@ -244,6 +234,6 @@ def device_coverage(con: duckdb.DuckDBPyConnection, school_id: str, lo: datetime
         SELECT count(*) AS on_register,
                count(*) FILTER (WHERE asset_tag IN (SELECT asset_tag FROM used)) AS seen
         FROM (SELECT DISTINCT asset_tag FROM _termly_register)"""
-    with _registered(con, "_termly_register", register):
+    with registered(con, "_termly_register", register):
         got = con.execute(sql, {"school": school_id, "lo": lo, "hi": hi}).fetchall()
     return (int(got[0][0]), int(got[0][1])) if got else (0, 0)

@@ -27,6 +27,7 @@ from warehouse.rollup import add_to_rollups
 from warehouse.schema import migrate
 from warehouse.snapshot import publish_snapshot
 from warehouse.spool import ActionSpool
+from warehouse.sqlutil import registered, transaction
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,7 @@ class Warehouse:
         """
         con = self.con
         now = datetime.now(UTC)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             n_events = self._insert_events(con, events) if events else 0
             n_alerts = self._upsert_alerts(con, alerts) if alerts else 0
             n_dead = self._insert_dead(con, dead_letters, now) if dead_letters else 0
@@ -158,10 +158,6 @@ class Warehouse:
                 self._insert_actions(con, actions, now)
             if quality:
                 self._insert_quality(con, quality)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         if n_events:
             self._dirty_days |= {e.timestamp.astimezone(UTC).date() for e in events}
         self._dirty = True
@@ -173,8 +169,7 @@ class Warehouse:
         batch = events_table(events)
         lo = min(e.timestamp for e in events).astimezone(UTC).replace(tzinfo=None)
         hi = max(e.timestamp for e in events).astimezone(UTC).replace(tzinfo=None)
-        con.register("_events_batch", batch)
-        try:
+        with registered(con, "_events_batch", batch):
             # Anti-join restricted to the batch's time range: zone maps keep it cheap at
             # term scale, with no primary-key index to maintain over millions of rows.
             con.execute(
@@ -186,36 +181,28 @@ class Warehouse:
             rows = con.execute("INSERT INTO events BY NAME SELECT * FROM _new_events").fetchall()
             add_to_rollups(con, "_new_events")  # only what was new: re-delivery adds nothing
             con.execute("DROP TABLE _new_events")
-        finally:
-            con.unregister("_events_batch")
         return int(rows[0][0]) if rows else 0
 
     @staticmethod
     def _upsert_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> int:
         newest = list(latest_versions(list(alerts)).values())
-        con.register("_alerts_batch", alerts_table(newest))
-        try:
+        with registered(con, "_alerts_batch", alerts_table(newest)):
             con.execute(
                 "INSERT INTO alerts BY NAME SELECT *, 'new' AS status, "  # noqa: S608 - fixed
                 "now()::TIMESTAMP AS raised_at FROM _alerts_batch "
                 f"ON CONFLICT (alert_id) DO UPDATE SET {_ALERT_UPDATE} "
                 "WHERE excluded.version > alerts.version")
-        finally:
-            con.unregister("_alerts_batch")
         return len(newest)
 
     @staticmethod
     def _insert_dead(con: duckdb.DuckDBPyConnection, dead: Sequence[DeadLetter],
                      now: datetime) -> int:
-        con.register("_dead_batch", dead_letters_table(dead, now))
-        try:
+        with registered(con, "_dead_batch", dead_letters_table(dead, now)):
             row = con.execute(
                 """INSERT INTO dead_letters BY NAME
                    SELECT b.* FROM (SELECT DISTINCT ON (dead_letter_id) * FROM _dead_batch) b
                    WHERE b.dead_letter_id NOT IN (SELECT dead_letter_id FROM dead_letters)"""
             ).fetchone()
-        finally:
-            con.unregister("_dead_batch")
         return int(row[0]) if row else 0
 
     @staticmethod
@@ -226,12 +213,9 @@ class Warehouse:
              "path": b.path, "records_in": b.records_in, "events_parsed": b.events_parsed,
              "dead_lettered": b.dead_lettered, "received_at": now.replace(tzinfo=None)}
             for b in batches])
-        con.register("_batches", table)
-        try:
+        with registered(con, "_batches", table):
             con.execute("INSERT INTO ingest_batches BY NAME SELECT * FROM _batches "
                         "ON CONFLICT (batch_id) DO NOTHING")
-        finally:
-            con.unregister("_batches")
 
     @staticmethod
     def _upsert_cursors(con: duckdb.DuckDBPyConnection, cursors: Sequence[SourceCursor],
@@ -239,14 +223,11 @@ class Warehouse:
         table = pa.Table.from_pylist([
             {"path": c.path, "inode": c.inode, "byte_offset": c.byte_offset,
              "line_no": c.line_no, "updated_at": now.replace(tzinfo=None)} for c in cursors])
-        con.register("_cursors", table)
-        try:
+        with registered(con, "_cursors", table):
             con.execute("INSERT INTO source_cursors BY NAME SELECT * FROM _cursors "
                         "ON CONFLICT (path) DO UPDATE SET inode = excluded.inode, "
                         "byte_offset = excluded.byte_offset, line_no = excluded.line_no, "
                         "updated_at = excluded.updated_at")
-        finally:
-            con.unregister("_cursors")
 
     @staticmethod
     def _upsert_state(con: duckdb.DuckDBPyConnection, state: Mapping[str, Any],
@@ -255,24 +236,18 @@ class Warehouse:
         table = pa.Table.from_pylist([
             {"subject": k, "state": orjson.dumps(v).decode(), "updated_at": stamp}
             for k, v in state.items()])
-        con.register("_state", table)
-        try:
+        with registered(con, "_state", table):
             con.execute("INSERT INTO detector_state BY NAME SELECT * FROM _state "
                         "ON CONFLICT (subject) DO UPDATE SET state = excluded.state, "
                         "updated_at = excluded.updated_at")
-        finally:
-            con.unregister("_state")
 
     @staticmethod
     def _insert_quality(con: duckdb.DuckDBPyConnection,
                         rows: Sequence[Mapping[str, Any]]) -> None:
         """Expectation results per batch; a re-delivered batch's results add nothing."""
-        con.register("_quality", pa.Table.from_pylist([dict(r) for r in rows]))
-        try:
+        with registered(con, "_quality", pa.Table.from_pylist([dict(r) for r in rows])):
             con.execute("INSERT INTO dq_results BY NAME SELECT * FROM _quality "
                         "ON CONFLICT DO NOTHING")
-        finally:
-            con.unregister("_quality")
 
     @staticmethod
     def _insert_actions(con: duckdb.DuckDBPyConnection, actions: Sequence[AlertAction],
@@ -282,12 +257,9 @@ class Warehouse:
         stamp = now.replace(tzinfo=None)
         rows = [{**a.to_dict(), "acted_at": a.acted_at.astimezone(UTC).replace(tzinfo=None),
                  "stored_at": stamp} for a in actions]
-        con.register("_actions", pa.Table.from_pylist(rows))
-        try:
+        with registered(con, "_actions", pa.Table.from_pylist(rows)):
             con.execute("INSERT INTO alert_actions BY NAME SELECT * FROM _actions "
                         "ON CONFLICT (action_id) DO NOTHING")
-        finally:
-            con.unregister("_actions")
         touched = sorted({a.alert_id for a in actions})
         stored = con.execute(
             "SELECT action_id, alert_id, school_id, action, actor, actor_role, acted_at, "
@@ -301,12 +273,9 @@ class Warehouse:
                 outcome=r[8], note=r[9]))
         statuses = pa.Table.from_pylist([{"alert_id": k, "status": status_after(v)}
                                          for k, v in by_alert.items()])
-        con.register("_statuses", statuses)
-        try:
+        with registered(con, "_statuses", statuses):
             con.execute("UPDATE alerts SET status = s.status FROM _statuses s "
                         "WHERE alerts.alert_id = s.alert_id")
-        finally:
-            con.unregister("_statuses")
 
     def record_actions(self, actions: Sequence[AlertAction]) -> None:
         """Triage steps on their own (the dashboard's spool, the alert-actions topic)."""
@@ -327,21 +296,13 @@ class Warehouse:
                               ("role", pa.string()), ("year_group", pa.string()),
                               ("boarder", pa.bool_()), ("start_date", pa.date32()),
                               ("leave_date", pa.date32())]))
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute("INSERT INTO directory_snapshots VALUES (?, ?, ?, ?, ?, ?)",
                         [snap.snapshot_id, snap.school_id,
                          snap.taken_at.astimezone(UTC).replace(tzinfo=None), len(snap.people),
                          snap.assets, snap.networks])
-            con.register("_people", people)
-            try:
+            with registered(con, "_people", people):
                 con.execute("INSERT INTO directory_people BY NAME SELECT * FROM _people")
-            finally:
-                con.unregister("_people")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         self._dirty = True
         return True
 
@@ -350,8 +311,7 @@ class Warehouse:
         con = self.con
         at = change.changed_at.astimezone(UTC).replace(tzinfo=None)
         settings = orjson.dumps(dict(change.settings)).decode()
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(
                 "INSERT INTO rule_setting_history VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
@@ -365,10 +325,6 @@ class Warehouse:
                 "reason = excluded.reason WHERE excluded.changed_at >= rule_settings.changed_at",
                 [change.school_id, change.rule_id, settings, change.changed_by, at,
                  change.reason])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         self._dirty = True
         self.publish()
 
