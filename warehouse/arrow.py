@@ -91,4 +91,3 @@ def dead_letters_table(dead: Sequence[DeadLetter], received_at: datetime) -> pa.
         "received_at": [_naive_utc(received_at)] * len(dead),
     }
     return pa.Table.from_pydict(rows, schema=DEAD_LETTER_SCHEMA)
-
