@@ -98,7 +98,7 @@ def test_a_step_while_ingest_holds_the_file_waits_in_the_spool_and_is_not_lost(
         con = reader.connect()
         return (list_alerts(con).iloc[0]["status"] == "closed"
                 and con.execute("SELECT count(*) FROM dead_letters WHERE "
-                                "dataset = 'alert-actions'").fetchone() == (1,))
+                                "dataset = 'dashboard-outbox'").fetchone() == (1,))
 
     poll(applied, 60, "the follower to apply the spooled steps", [follower], tmp_path)
     con = reader.connect()

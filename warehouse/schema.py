@@ -143,6 +143,29 @@ MIGRATIONS: tuple[tuple[int, str, tuple[Step, ...]], ...] = (
         *CREATE,
         rebuild_rollups,  # a data step: count the events already stored
     )),
+    (8, "alert notifications, DfE filtering reviews and the block/allow change log", (
+        # one row per alert and channel (email, webhook): sent once, retried until it is
+        """CREATE TABLE notifications (
+            alert_id VARCHAR NOT NULL, channel VARCHAR NOT NULL, status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL, last_error VARCHAR, sent_at TIMESTAMP,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (alert_id, channel)
+        )""",
+        # the DfE filtering and monitoring standards' annual review record
+        """CREATE TABLE filter_reviews (
+            review_id VARCHAR PRIMARY KEY, school_id VARCHAR NOT NULL,
+            review_date DATE NOT NULL, roles VARCHAR NOT NULL,       -- JSON {role: name}
+            attendees VARCHAR NOT NULL, decisions VARCHAR NOT NULL,  -- JSON lists
+            next_review DATE, recorded_by VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE filter_changes (
+            change_id VARCHAR PRIMARY KEY, school_id VARCHAR NOT NULL,
+            changed_at TIMESTAMP NOT NULL, change VARCHAR NOT NULL,   -- block | allow
+            target VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+            requested_by VARCHAR, approved_by VARCHAR, recorded_by VARCHAR NOT NULL,
+            recorded_at TIMESTAMP NOT NULL
+        )""",
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

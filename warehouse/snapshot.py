@@ -15,7 +15,7 @@ import duckdb
 SNAPSHOT_TABLES = ("alerts", "alert_actions", "dead_letters", "ingest_batches",
                    "rule_settings", "rule_setting_history", "dq_results", "audit_log",
                    "retention_runs", "directory_snapshots", "directory_people", "web_rollup",
-                   "presence_daily")
+                   "presence_daily", "notifications", "filter_reviews", "filter_changes")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 

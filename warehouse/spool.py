@@ -1,23 +1,47 @@
-"""The action spool: where the dashboard leaves triage steps for the warehouse's owner.
+"""The outbox: where the dashboard leaves what people did for the warehouse's owner.
 
 The dashboard cannot open the warehouse file while ingest holds it (see the package
-docstring). A step is first made durable here — one JSON file per action, written to a
-temporary name and renamed into place, so a reader never sees half a file — and the
-owner of the write connection (the sink, the embedded runner, or the dashboard itself
-when nobody holds the file) appends it in a transaction and only then deletes the file.
-A crash in between leaves the file, and the action's id makes the retry a no-op.
+docstring). Triage steps, audit entries, rule edits and the filtering review's records
+are first made durable here — one JSON file per record, written to a temporary name and
+renamed into place, so a reader never sees half a file — and the owner of the write
+connection (the sink, the embedded runner, or the dashboard itself when nobody holds the
+file) appends them in a transaction and only then deletes the files. A crash in between
+leaves the files, and each record's own id makes the retry a no-op.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import orjson
 
 from safeguard.actions import AlertAction
+from safeguard.audit import AuditEntry
+from safeguard.review import FilterChange, FilterReview
+from safeguard.rule_settings import RuleChange
 from warehouse.errors import WarehouseError
+
+
+class Record(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+# kind -> (parse a dict, the record's own id); a file's name starts with its kind
+KINDS: Mapping[str, tuple[Callable[[Mapping[str, Any]], Any], Callable[[Any], str]]] = {
+    "action": (AlertAction.from_dict, lambda r: r.action_id),
+    "audit": (AuditEntry.from_dict, lambda r: r.audit_id),
+    "rule-change": (RuleChange.from_dict,
+                    lambda r: f"{r.school_id}.{r.rule_id}.{r.changed_at.timestamp():.6f}"),
+    "filter-review": (FilterReview.from_dict, lambda r: r.review_id),
+    "filter-change": (FilterChange.from_dict, lambda r: r.change_id),
+}
+_KIND_OF: Mapping[type, str] = {AlertAction: "action", AuditEntry: "audit",
+                                RuleChange: "rule-change", FilterReview: "filter-review",
+                                FilterChange: "filter-change"}
 
 
 def spool_dir(db_path: Path) -> Path:
@@ -27,41 +51,55 @@ def spool_dir(db_path: Path) -> Path:
 @dataclass(frozen=True)
 class Spooled:
     path: Path
-    action: AlertAction
+    kind: str
+    record: Any
+
+    @property
+    def action(self) -> AlertAction:
+        assert isinstance(self.record, AlertAction)  # noqa: S101 - callers filter by kind
+        return self.record
 
 
 @dataclass(frozen=True)
 class Rejected:
-    """A spool file that is not an action (hand-edited, truncated by a full disk)."""
+    """A spool file that is no record (hand-edited, truncated by a full disk)."""
 
     path: Path
     reason: str
     raw: str
 
 
-class ActionSpool:
-    """A directory of pending actions beside the warehouse file."""
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:120]
+
+
+class Outbox:
+    """A directory of pending records beside the warehouse file."""
 
     def __init__(self, db_path: Path) -> None:
         self.dir = spool_dir(Path(db_path))
 
-    def submit(self, action: AlertAction) -> Path:
-        """Make the action durable; safe to call again with the same action."""
+    def submit(self, record: Record) -> Path:
+        """Make the record durable; safe to call again with the same record."""
+        kind = _KIND_OF.get(type(record))
+        if kind is None:
+            raise WarehouseError(f"the outbox takes no {type(record).__name__}")
+        name = f"{kind}--{_safe(KINDS[kind][1](record))}.json"
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            final = self.dir / f"{action.action_id}.json"
-            tmp = self.dir / f".{action.action_id}.json.tmp"
+            final = self.dir / name
+            tmp = self.dir / f".{name}.tmp"
             with tmp.open("wb") as fh:
-                fh.write(orjson.dumps(action.to_dict()))
+                fh.write(orjson.dumps(record.to_dict()))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, final)
         except OSError as exc:
-            raise WarehouseError(f"cannot save the action: {exc}", path=str(self.dir)) from exc
+            raise WarehouseError(f"cannot save the record: {exc}", path=str(self.dir)) from exc
         return final
 
     def pending(self) -> tuple[list[Spooled], list[Rejected]]:
-        """Every spooled action in submission order, and files that are not actions."""
+        """Every spooled record in submission order, and files that are no record."""
         if not self.dir.exists():
             return [], []
         good: list[Spooled] = []
@@ -69,15 +107,21 @@ class ActionSpool:
         files = sorted(self.dir.glob("*.json"), key=lambda p: (p.stat().st_mtime_ns, p.name))
         for path in files:
             raw = path.read_bytes()
+            # files from before the outbox held more than actions have no kind prefix
+            kind = path.name.split("--", 1)[0] if "--" in path.name else "action"
             try:
-                good.append(Spooled(path, AlertAction.from_dict(orjson.loads(raw))))
+                parse = KINDS[kind][0]
+                good.append(Spooled(path, kind, parse(orjson.loads(raw))))
             except (ValueError, KeyError, TypeError) as exc:
-                bad.append(Rejected(path, f"not an alert action: {type(exc).__name__}: {exc}",
+                bad.append(Rejected(path, f"not a valid {kind} record: {type(exc).__name__}: {exc}",
                                     raw.decode("utf-8", "backslashreplace")))
         return good, bad
 
     @staticmethod
     def done(paths: list[Path]) -> None:
-        """Forget files whose actions (or dead letters) are committed."""
+        """Forget files whose records (or dead letters) are committed."""
         for path in paths:
             path.unlink(missing_ok=True)
+
+
+ActionSpool = Outbox  # the name the triage path has always used

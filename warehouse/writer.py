@@ -23,10 +23,11 @@ from safeguard.rule_settings import RuleChange
 from warehouse.archive import MANIFEST, archive_dir, days_of, publish_days
 from warehouse.arrow import alerts_table, dead_letters_table, events_table
 from warehouse.errors import WarehouseError
+from warehouse.records import PeopleRecord, insert_records
 from warehouse.rollup import add_to_rollups
 from warehouse.schema import migrate
 from warehouse.snapshot import publish_snapshot
-from warehouse.spool import ActionSpool
+from warehouse.spool import Outbox
 from warehouse.sqlutil import registered, transaction
 
 
@@ -106,16 +107,23 @@ class Warehouse:
         return self
 
     def drain_spool(self) -> int:
-        """Append the dashboard's spooled triage steps, then forget their files; a file
-        that is not an action becomes a dead letter, so nothing is dropped silently."""
-        spool = ActionSpool(self.path)
-        good, bad = spool.pending()
+        """Append what the dashboard left in the outbox (triage steps, audit entries, rule
+        edits, review records), then forget their files; a file that is no record becomes
+        a dead letter, so nothing is dropped silently."""
+        outbox = Outbox(self.path)
+        good, bad = outbox.pending()
         if not good and not bad:
             return 0
-        dead = [DeadLetter(school_id="unknown", dataset="alert-actions", stage="sink",
+        dead = [DeadLetter(school_id="unknown", dataset="dashboard-outbox", stage="sink",
                            reason=r.reason, raw=r.raw, source=r.path.name) for r in bad]
-        self.write_batch(actions=[g.action for g in good], dead_letters=dead)
-        spool.done([g.path for g in good] + [r.path for r in bad])
+        for item in good:
+            if item.kind == "rule-change":
+                self.record_rule_change(item.record)
+        self.write_batch(actions=[g.record for g in good if g.kind == "action"],
+                         records=[g.record for g in good
+                                  if g.kind not in ("action", "rule-change")],
+                         dead_letters=dead)
+        outbox.done([g.path for g in good] + [r.path for r in bad])
         return len(good)
 
     def close(self) -> None:
@@ -136,7 +144,8 @@ class Warehouse:
                     cursors: Sequence[SourceCursor] = (),
                     state: Mapping[str, Any] | None = None,
                     actions: Sequence[AlertAction] = (),
-                    quality: Sequence[Mapping[str, Any]] = ()) -> WriteStats:
+                    quality: Sequence[Mapping[str, Any]] = (),
+                    records: Sequence[PeopleRecord] = ()) -> WriteStats:
         """Write everything of one batch in one transaction; re-delivery adds nothing.
 
         `cursors` and `state` (follow mode) commit with the data, so a crash leaves
@@ -158,6 +167,8 @@ class Warehouse:
                 self._insert_actions(con, actions, now)
             if quality:
                 self._insert_quality(con, quality)
+            if records:
+                insert_records(con, records)
         if n_events:
             self._dirty_days |= {e.timestamp.astimezone(UTC).date() for e in events}
         self._dirty = True
