@@ -50,8 +50,9 @@ def submit_action(action: AlertAction, *, db_path: Path, broker: str | None = No
 
 
 def submit_record(record: Record, *, db_path: Path, broker: str | None = None,
-                  topics: Topics | None = None) -> str:
-    """Any record people make in the dashboard: 'topic', 'warehouse' or 'spool'."""
+                  topics: Topics | None = None, drain: bool = True) -> str:
+    """Any record people make in the dashboard: 'topic', 'warehouse' or 'spool'
+    (`drain=False` leaves it for the next drain: a page view's audit entry)."""
     if isinstance(record, AlertAction):
         return submit_action(record, db_path=db_path, broker=broker, topics=topics)
     if isinstance(record, RuleChange) and broker:
@@ -60,7 +61,7 @@ def submit_record(record: Record, *, db_path: Path, broker: str | None = None,
         publish_change(broker, (topics or Topics()).rules, record)
         return "topic"
     Outbox(db_path).submit(record)
-    return _drain_if_free(db_path)
+    return _drain_if_free(db_path) if drain else "spool"
 
 
 def _drain_if_free(db_path: Path) -> str:

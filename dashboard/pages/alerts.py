@@ -1,38 +1,44 @@
-"""DSL: the live alert queue, most severe and newest first."""
+"""The alert queue: most severe and newest first, refreshed every 5 seconds."""
 
 import streamlit as st
 
-from dashboard.data import get_data
+from dashboard.session import access, signed_in
+from dashboard.widgets import denied_guard
 
-data = get_data()
+user = signed_in()
+assert user is not None  # noqa: S101 - app.py shows this page only when signed in
+data = access(user)
 st.title("Alerts")
+with denied_guard():
+    choices = data.queue_choices()
+    c1, c2, c3, c4 = st.columns(4)
+    severities = c1.multiselect("Severity", [5, 4, 3, 2, 1])
+    categories = c2.multiselect("Category", choices["category"])
+    statuses = c3.multiselect("Status", choices["status"])
+    years = c4.multiselect("Year group", choices["year_group"])
 
+    @st.fragment(run_every=5)
+    def alert_queue() -> None:
+        queue = data.queue(severities=severities, categories=categories, statuses=statuses,
+                           year_groups=years)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Alerts", len(queue))
+        m2.metric("Severity 4-5", int((queue["severity"] >= 4).sum()))
+        m3.metric("New", int((queue["status"] == "new").sum()))
+        if queue.empty:
+            st.info("No alerts yet.")
+            return
+        queue["open"] = "/alert?alert_id=" + queue["alert_id"]
+        shown = [c for c in ("open", "severity", "category", "title", "name", "subject",
+                             "year_group", "status", "clause_ids", "event_count", "last_seen")
+                 if c in queue.columns]
+        st.dataframe(queue[shown], hide_index=True, width="stretch", key="queue",
+                     column_config={
+                         "open": st.column_config.LinkColumn("Alert", display_text="Open"),
+                         "severity": st.column_config.NumberColumn("Sev", format="%d"),
+                         "clause_ids": st.column_config.ListColumn("Policy clauses"),
+                         "event_count": st.column_config.NumberColumn("Events"),
+                         "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)"),
+                         "year_group": "Year group"})
 
-@st.fragment(run_every=5)
-def alert_queue() -> None:
-    summary = data.summary()
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Alerts", summary["total"])
-    c2.metric("Severity 4-5", summary["severe"])
-    c3.metric("New", summary["new"])
-    left, right = st.columns(2)
-    min_sev = left.select_slider("Minimum severity", options=[1, 2, 3, 4, 5], value=1)
-    route = right.selectbox("Routed to", ["all", "dsl", "headteacher", "it"])
-    alerts = data.alerts(min_severity=min_sev, routing=None if route == "all" else route)
-    if alerts.empty:
-        st.info("No alerts yet.")
-        return
-    st.dataframe(
-        alerts[["severity", "category", "title", "subject", "clause_ids", "event_count",
-                "first_seen", "last_seen", "routing", "status"]],
-        hide_index=True, width="stretch",
-        column_config={
-            "severity": st.column_config.NumberColumn("Sev", format="%d"),
-            "clause_ids": st.column_config.ListColumn("Policy clauses"),
-            "event_count": st.column_config.NumberColumn("Events"),
-            "first_seen": st.column_config.DatetimeColumn("First seen (UTC)"),
-            "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)"),
-        })
-
-
-alert_queue()
+    alert_queue()
