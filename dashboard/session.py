@@ -62,15 +62,16 @@ def _school_dir(settings: Settings) -> Path | None:
 
 
 @st.cache_resource
-def _backend(argv: tuple[str, ...]) -> Backend:
-    settings = dashboard_settings(list(argv))
-    return Backend(settings, WarehouseReader(settings.db_path),
-                   AccountStore(accounts_path(settings.db_path)),
-                   SchoolContext.load(_school_dir(settings)))
+def _backend(key: str, _settings: Settings) -> Backend:
+    """One per settings (`key`): the school folder is parsed once per process."""
+    return Backend(_settings, WarehouseReader(_settings.db_path),
+                   AccountStore(accounts_path(_settings.db_path)),
+                   SchoolContext.load(_school_dir(_settings)))
 
 
 def backend() -> Backend:
-    return _backend(tuple(sys.argv[1:]))
+    settings = dashboard_settings(sys.argv[1:])
+    return _backend(settings.model_dump_json(), settings)
 
 
 def signed_in() -> User | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from pipelines.notify import Notifier
 from pipelines.retention_job import RetentionSchedule
 from safeguard.actions import AlertAction
 from safeguard.alerts import Alert
@@ -42,13 +43,15 @@ class Sink:
     """Consumes signals, alerts, dead letters and accounting; writes them in batches."""
 
     def __init__(self, bootstrap: str, warehouse: Warehouse, *, topics: Topics,
-                 max_records: int = 10_000, retention: RetentionSchedule | None = None) -> None:
+                 max_records: int = 10_000, retention: RetentionSchedule | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.bootstrap = bootstrap
         self.warehouse = warehouse
         self.topics = topics
         self.group_id = topics.name("safeguard-sink")
         self.max_records = max_records
         self.retention = retention
+        self.notifier = notifier  # severe alerts out by email/webhook, after each commit
         self.stats = SinkStats()
         self._consumer: Any = None
         self._stop = threading.Event()
@@ -73,6 +76,8 @@ class Sink:
             self.retention.run_if_due(self.warehouse)
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         if not polled:
+            if self.notifier is not None:
+                self.notifier.tick(self.warehouse)  # outcomes of sends, retries due
             self.warehouse.publish()  # let a throttled snapshot catch up while idle
             return 0
         events: list[Event] = []
@@ -121,6 +126,8 @@ class Sink:
         for snap in directories:
             self.warehouse.record_directory(snap)
         self._consumer.commit()
+        if self.notifier is not None:
+            self.notifier.tick(self.warehouse)  # what this committed batch raised
         self.stats.records += n
         self.stats.events += len(events)
         self.stats.alerts += len(alerts)
@@ -146,4 +153,6 @@ class Sink:
         if self._consumer is not None:
             self._consumer.close(autocommit=False)
             self._consumer = None
+        if self.notifier is not None:
+            self.notifier.close(self.warehouse)
         self.warehouse.close()

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from safeguard import cli_warehouse
+from safeguard import cli_users, cli_warehouse
 from safeguard.directory_snapshot import snapshot_of
 from safeguard.errors import SafeguardError
 from safeguard.inputs import InputSpec
@@ -69,7 +69,9 @@ def _progress(stats: Any) -> None:
 
 
 def _embedded_ingest(school_dir: Path, inputs: list[InputSpec], db: Path,
-                     quiet: bool = False, follow: argparse.Namespace | None = None) -> Any:
+                     quiet: bool = False, follow: argparse.Namespace | None = None,
+                     settings: Settings | None = None) -> Any:
+    from pipelines.notify import notifier_from_settings
     from pipelines.retention_job import RetentionSchedule
     from producers.school import load_retention, load_school
     from streams.embedded import EmbeddedRunner
@@ -77,11 +79,14 @@ def _embedded_ingest(school_dir: Path, inputs: list[InputSpec], db: Path,
     from warehouse.writer import Warehouse
 
     bundle = load_school(school_dir)
+    # a follower owns the file while alerts arrive: it sends the severe ones out
+    notifier = (notifier_from_settings(settings, timezone=bundle.directory.school.timezone)
+                if follow is not None and settings is not None else None)
     with Warehouse(db) as wh:
         wh.record_directory(snapshot_of(bundle.directory, datetime.now(UTC)))
         schedule = RetentionSchedule(load_retention(school_dir)) if follow else None
         runner = EmbeddedRunner(Pipeline(bundle), wh, progress=None if quiet else _progress,
-                                retention=schedule)
+                                retention=schedule, notifier=notifier)
         if follow is not None:
             stats = runner.follow(inputs, poll_interval=follow.poll_interval,
                                   idle_exit=follow.idle_exit, should_stop=_stop_flag())
@@ -106,7 +111,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if settings.db_path is None:
             raise CommandError("--embedded needs --db FILE")
         _embedded_ingest(Path(args.school), inputs, settings.db_path,
-                         follow=args if args.follow else None)
+                         follow=args if args.follow else None, settings=settings)
         return 0
     if not settings.broker:
         raise CommandError("choose a mode: --embedded --db FILE, or --broker HOST:PORT")
@@ -288,6 +293,7 @@ def _current_rule_settings(settings: Settings, school_id: str) -> dict[str, dict
 def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.broker:
         raise CommandError("the sink needs --broker HOST:PORT (or SAFEGUARD_BROKER)")
+    from pipelines.notify import notifier_from_settings
     from pipelines.retention_job import RetentionSchedule
     from pipelines.sink import Sink
     from producers.school import load_retention
@@ -298,7 +304,8 @@ def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
     ensure_topics(settings.broker, topics, partitions=args.partitions)
     schedule = RetentionSchedule(load_retention(settings.school_dir))
     stats = Sink(settings.broker, Warehouse(settings.db_path), topics=topics,
-                 max_records=args.max_records, retention=schedule).start().run()
+                 max_records=args.max_records, retention=schedule,
+                 notifier=notifier_from_settings(settings)).start().run()
     print(f"sink stopped after {stats.records} records ({stats.events} events, "
           f"{stats.alerts} alert versions, {stats.dead_letters} dead letters)")
     return 0
@@ -321,15 +328,16 @@ def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def dashboard_command(db: Path, host: str, port: int) -> list[str]:
+def dashboard_command(db: Path, host: str, port: int, school: Path | None = None) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(REPO_DASHBOARD),
             "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--", "--db", str(db)]
+            "--browser.gatherUsageStats", "false", "--", "--db", str(db),
+            *(["--school", str(school)] if school else [])]
 
 
-def _serve_dashboard(db: Path, host: str, port: int) -> int:
+def _serve_dashboard(db: Path, host: str, port: int, school: Path | None = None) -> int:
     print(f"dashboard: http://{host}:{port}", flush=True)
-    proc = subprocess.Popen(dashboard_command(db, host, port))  # noqa: S603 - fixed argv
+    proc = subprocess.Popen(dashboard_command(db, host, port, school))  # noqa: S603 - fixed argv
     try:
         return proc.wait()
     except KeyboardInterrupt:
@@ -338,7 +346,9 @@ def _serve_dashboard(db: Path, host: str, port: int) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
-    return _serve_dashboard(settings.db_path, settings.dashboard_host, settings.dashboard_port)
+    school = Path(args.school) if args.school else settings.school_dir
+    return _serve_dashboard(settings.db_path, settings.dashboard_host, settings.dashboard_port,
+                            school)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -351,9 +361,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     db = out / "warehouse.duckdb"
     print(f"demo school: {info['people']} synthetic people, {info['lines']} log lines")
     _embedded_ingest(out / "school", inputs, db)
+    from pipelines.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
+
+    users = ensure_demo_accounts(db)
+    print(f"demo sign-ins (synthetic school only): {', '.join(users)}; "
+          f"password {DEMO_PASSWORD}")
     if args.no_serve:
         return 0
-    return _serve_dashboard(db, settings.dashboard_host, settings.dashboard_port)
+    return _serve_dashboard(db, settings.dashboard_host, settings.dashboard_port,
+                            out / "school")
 
 
 # ---------------------------------------------------------------- parser
@@ -474,12 +490,16 @@ def build_parser() -> argparse.ArgumentParser:
     kf.add_argument("--home", help="broker directory (default .safeguard/kafka)")
     kf.set_defaults(func=cmd_kafka)
 
-    db = sub.add_parser("dashboard", help="serve the Streamlit dashboard")
+    db = sub.add_parser("dashboard", help="serve the Streamlit dashboard (sign-in with roles; "
+                                          "accounts from `safeguard users`)")
     db.add_argument("--db", required=True)
+    db.add_argument("--school", help="school folder: names, policy clauses, calendar, rules "
+                                     "(default SAFEGUARD_SCHOOL, or ./school beside the db)")
     db.add_argument("--host", help="bind address (default 127.0.0.1)")
     db.add_argument("--port", type=int, help="port (default 8501)")
     db.set_defaults(func=cmd_dashboard)
     cli_warehouse.add_parsers(sub)
+    cli_users.add_parsers(sub)
     return p
 
 
@@ -514,11 +534,14 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
 
 
 def dashboard_settings(argv: Sequence[str], environ: dict[str, str] | None = None) -> Settings:
-    """Settings of the dashboard process, from `-- --db FILE` or SAFEGUARD_DB."""
+    """Settings of the dashboard process, from `-- --db FILE [--school DIR]` or the
+    environment (SAFEGUARD_DB, SAFEGUARD_SCHOOL, SAFEGUARD_BROKER, ...)."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--db")
+    parser.add_argument("--school")
     known, _ = parser.parse_known_args(list(argv))
-    return Settings.from_env(dict(os.environ if environ is None else environ), db_path=known.db)
+    return Settings.from_env(dict(os.environ if environ is None else environ), db_path=known.db,
+                             school_dir=known.school)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 ENV_VARS: Mapping[str, str] = {
     "broker": "SAFEGUARD_BROKER",
@@ -21,8 +21,19 @@ ENV_VARS: Mapping[str, str] = {
     "topic_prefix": "SAFEGUARD_TOPIC_PREFIX",
     "dashboard_host": "SAFEGUARD_DASHBOARD_HOST",
     "dashboard_port": "SAFEGUARD_DASHBOARD_PORT",
+    "smtp_host": "SAFEGUARD_SMTP_HOST",
+    "smtp_port": "SAFEGUARD_SMTP_PORT",
+    "smtp_user": "SAFEGUARD_SMTP_USER",
     "smtp_password": "SAFEGUARD_SMTP_PASSWORD",
+    "smtp_starttls": "SAFEGUARD_SMTP_STARTTLS",
+    "smtp_from": "SAFEGUARD_SMTP_FROM",
+    "notify_to": "SAFEGUARD_NOTIFY_TO",
+    "webhook_url": "SAFEGUARD_WEBHOOK_URL",
     "webhook_secret": "SAFEGUARD_WEBHOOK_SECRET",
+    "dashboard_url": "SAFEGUARD_DASHBOARD_URL",
+    "notify_min_severity": "SAFEGUARD_NOTIFY_MIN_SEVERITY",
+    "notify_max_age_hours": "SAFEGUARD_NOTIFY_MAX_AGE_HOURS",
+    "notify_max_event_age_hours": "SAFEGUARD_NOTIFY_MAX_EVENT_AGE_HOURS",
 }
 
 
@@ -39,8 +50,20 @@ class Settings(BaseModel):
     topic_prefix: str = ""
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8501
+    # severe-alert notifications (off unless smtp_host + notify_to, or webhook_url, are set)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
     smtp_password: SecretStr | None = None
-    webhook_secret: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str | None = None
+    notify_to: str | None = None  # comma-separated addresses
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None  # signs the webhook body (HMAC-SHA256)
+    dashboard_url: str = "http://127.0.0.1:8501"  # base of the link in a notification
+    notify_min_severity: int = Field(default=4, ge=1, le=5)
+    notify_max_age_hours: float = Field(default=24.0, gt=0)  # since the alert was raised
+    notify_max_event_age_hours: float = Field(default=168.0, gt=0)  # since its last evidence
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.notify import Notifier
 from pipelines.retention_job import RetentionSchedule
 from producers.files import read_header, read_lines
 from producers.follow import Cursor, read_new_lines
@@ -49,9 +50,11 @@ class EmbeddedRunner:
     def __init__(self, pipeline: Pipeline, warehouse: Warehouse, *, batch_size: int = 20_000,
                  now: datetime | None = None,
                  progress: Callable[[RunStats], None] | None = None,
-                 retention: RetentionSchedule | None = None) -> None:
+                 retention: RetentionSchedule | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.pipeline = pipeline
         self.retention = retention  # follow mode owns the file for days: it runs retention
+        self.notifier = notifier  # follow mode: severe alerts out by email/webhook
         self.warehouse = warehouse
         self.batch_size = batch_size
         self.now = now or datetime.now(UTC)
@@ -164,6 +167,8 @@ class EmbeddedRunner:
             self.warehouse.drain_spool()  # triage steps the dashboard left meanwhile
             if self.retention is not None:
                 self.retention.run_if_due(self.warehouse)
+            if self.notifier is not None:
+                self.notifier.tick(self.warehouse)  # what the last batch raised; retries
             if not moved:
                 self.warehouse.publish()  # let a throttled snapshot catch up while idle
                 if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
@@ -196,4 +201,6 @@ class EmbeddedRunner:
             stats.alert_ids.update(a.alert_id for a in alerts)
             if self.progress is not None:
                 self.progress(stats)
+        if self.notifier is not None:
+            self.notifier.close(self.warehouse)
         return stats

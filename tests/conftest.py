@@ -142,3 +142,25 @@ def poll(check: Callable[[], Any], timeout: float, what: str,
                 + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
 
 
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo school run through the embedded pipeline once per test session, with the
+    demo's accounts (one per role); tests that write get their own copy (`demo_copy`)."""
+    from pipelines.demo_accounts import ensure_demo_accounts
+    from safeguard.cli import main
+
+    out = tmp_path_factory.mktemp("demo-site")
+    assert main(["demo", "--out", str(out), "--no-serve"]) == 0
+    ensure_demo_accounts(out / "warehouse.duckdb")
+    return out
+
+
+@pytest.fixture
+def demo_copy(demo_site: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo site; returns its warehouse file."""
+    import shutil
+
+    shutil.copytree(demo_site, tmp_path / "demo")
+    return tmp_path / "demo" / "warehouse.duckdb"

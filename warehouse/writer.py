@@ -200,7 +200,7 @@ class Warehouse:
         with registered(con, "_alerts_batch", alerts_table(newest)):
             con.execute(
                 "INSERT INTO alerts BY NAME SELECT *, 'new' AS status, "  # noqa: S608 - fixed
-                "now()::TIMESTAMP AS raised_at FROM _alerts_batch "
+                "(now() AT TIME ZONE 'UTC') AS raised_at FROM _alerts_batch "
                 f"ON CONFLICT (alert_id) DO UPDATE SET {_ALERT_UPDATE} "
                 "WHERE excluded.version > alerts.version")
         return len(newest)

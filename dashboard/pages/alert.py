@@ -10,19 +10,19 @@ user = signed_in()
 assert user is not None  # noqa: S101 - app.py shows this page only when signed in
 data = access(user)
 st.title("Alert")
-queue = data.queue()
-ids = list(queue["alert_id"])
-wanted = st.query_params.get("alert_id")
-if wanted and wanted not in ids:
-    ids.insert(0, wanted)  # a link from an email: the access layer decides below
-if not ids:
-    st.info("No alerts yet.")
-    st.stop()
-labels = dict(zip(queue["alert_id"], queue["severity"].astype(str) + " · " + queue["title"],
-                  strict=True))
-alert_id = st.selectbox("Alert", ids, index=ids.index(wanted) if wanted in ids else 0,
-                        format_func=lambda a: labels.get(a, a))
 with denied_guard():
+    queue = data.queue()
+    ids = list(queue["alert_id"])
+    wanted = st.query_params.get("alert_id")
+    if wanted and wanted not in ids:
+        ids.insert(0, wanted)  # a link from an email: the access layer decides below
+    if not ids:
+        st.info("No alerts yet.")
+        st.stop()
+    labels = dict(zip(queue["alert_id"], queue["severity"].astype(str) + " · " + queue["title"],
+                      strict=True))
+    alert_id = st.selectbox("Alert", ids, index=ids.index(wanted) if wanted in ids else 0,
+                            format_func=lambda a: labels.get(a, a))
     alert = data.alert(alert_id)
     st.subheader(alert["title"])
     c1, c2, c3, c4 = st.columns(4)
