@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.incident_form import ingested
+from pipelines.incident_form import pending as incident_inbox
 from pipelines.notify import Notifier
 from pipelines.retention_job import RetentionSchedule
 from producers.files import read_header, read_lines
@@ -140,17 +142,21 @@ class EmbeddedRunner:
         while not should_stop():
             events, dead, batches, moved = [], [], [], []
             quality: list[dict[str, Any]] = []
-            for spec in inputs:
+            # incidents recorded in the dashboard while this follower holds the file
+            inbox = incident_inbox(self.warehouse.path)
+            for spec, cursor in [*((s, cursors[s.path]) for s in inputs),
+                                 *((InputSpec("incident", "csv", str(p)), None) for p in inbox)]:
                 path = Path(spec.path)
                 if not path.exists():
                     continue  # a rotated log not yet re-created
                 lines, undecodable, cur = read_new_lines(
-                    path, cursors[spec.path], school_id=self.pipeline.school_id,
+                    path, cursor, school_id=self.pipeline.school_id,
                     dataset=spec.source, max_lines=max_lines)
-                if cur == cursors[spec.path]:
+                if cur == cursor:
                     continue
-                cursors[spec.path] = cur
-                moved.append(SourceCursor(cur.path, cur.inode, cur.offset, cur.line_no))
+                if spec.path in cursors:
+                    cursors[spec.path] = cur
+                    moved.append(SourceCursor(cur.path, cur.inode, cur.offset, cur.line_no))
                 header = read_header(path) if reading_of(spec.source).csv else None
                 ctx = self.pipeline.context(str(path), header=header)
                 result, report = self.pipeline.parse_checked(spec.source, lines, ctx)
@@ -169,7 +175,7 @@ class EmbeddedRunner:
                 self.retention.run_if_due(self.warehouse)
             if self.notifier is not None:
                 self.notifier.tick(self.warehouse)  # what the last batch raised; retries
-            if not moved:
+            if not moved and not batches:
                 self.warehouse.publish()  # let a throttled snapshot catch up while idle
                 if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
                     break
@@ -199,6 +205,7 @@ class EmbeddedRunner:
             stats.events_inserted += written.events_inserted
             stats.alert_versions += len(alerts)
             stats.alert_ids.update(a.alert_id for a in alerts)
+            ingested(inbox)  # committed: the form's records are done
             if self.progress is not None:
                 self.progress(stats)
         if self.notifier is not None:
