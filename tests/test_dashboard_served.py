@@ -10,8 +10,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from safeguard.cli import main
-
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -21,13 +19,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_dashboard_serves_on_loopback(tmp_path: Path) -> None:
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-serve"]) == 0
+def test_dashboard_serves_on_loopback(tmp_path: Path, demo_site: Path) -> None:
     port = _free_port()
     log = (tmp_path / "dashboard.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "safeguard.cli", "dashboard", "--db",
-         str(tmp_path / "demo" / "warehouse.duckdb"), "--port", str(port)],
+         str(demo_site / "warehouse.duckdb"), "--port", str(port)],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
