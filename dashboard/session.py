@@ -85,6 +85,13 @@ def signed_in() -> User | None:
     return user
 
 
+def still_signed_in() -> bool:
+    """For automatic refreshes: is the session still open? (does not count as use)"""
+    token = st.session_state.get(SESSION_KEY)
+    return isinstance(token, str) and backend().accounts.session_user(
+        token, datetime.now(UTC), touch=False) is not None
+
+
 def sign_in(username: str, password: str) -> SignInResult:
     be = backend()
     result = be.accounts.sign_in(username, password, datetime.now(UTC))

@@ -11,6 +11,7 @@ the outbox, see `pipelines.actions`), with ids only.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -31,9 +32,19 @@ from warehouse.reader import WarehouseReader
 from warehouse.spool import Record
 
 if TYPE_CHECKING:
+    from pipelines.incident_form import IncidentForm
     from pipelines.review_export import GovernorsReview
 
 log = logging.getLogger(__name__)
+ALERT_ID = re.compile(r"^[0-9a-f]{16,64}$")
+WITHHELD = "(withheld)"
+
+
+def _withheld(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A person's id and year group, hidden from a role without pupil data."""
+    if row.get("subject_kind") != "person":
+        return {"year_group": None}
+    return {"subject": WITHHELD, "year_group": None, "name": None}
 Submit = Callable[[Record], str]
 
 
@@ -119,19 +130,27 @@ class Access:
         return sorted(ROLE_ROUTINGS[self.user.role])
 
     def _require_alert(self, con: Any, alert_id: str) -> None:
+        if not ALERT_ID.fullmatch(alert_id):  # whatever a URL carried stays out of the log
+            self._audit("access-refused", subject_kind="alert", detail="malformed alert id")
+            raise AccessDenied(self.user.role, Permission.view_alerts)
         routing = dsl_queries.routing_of(con, alert_id)
         if routing is None or routing not in ROLE_ROUTINGS[self.user.role]:
             self._audit("access-refused", subject_kind="alert", subject_id=alert_id)
             raise AccessDenied(self.user.role, Permission.view_alerts)
 
     def _audit(self, action: str, *, subject_kind: str | None = None,
-               subject_id: str | None = None, detail: str | None = None) -> None:
+               subject_id: str | None = None, detail: str | None = None,
+               required: bool = False) -> None:
+        """Record what the person did; `required` for views of a pupil's data, which are
+        refused when they cannot be recorded (no unaudited access)."""
         entry = AuditEntry.new(self.user.username, self.user.role.value, action,
                                subject_kind=subject_kind, subject_id=subject_id, detail=detail)
         try:
             self._submit(entry)
-        except Exception:  # an audit write must never hide the page; the log says so
+        except Exception:
             log.exception("could not record an audit entry (%s)", action)
+            if required:
+                raise
 
     def _name(self, person_id: str | None) -> str | None:
         if person_id is None or not self.can(Permission.view_pupil_data):
@@ -149,6 +168,10 @@ class Access:
                                      statuses=statuses, year_groups=year_groups)
         if self.can(Permission.view_pupil_data):
             df.insert(5, "name", [self._name(s) for s in df["subject"]])
+        else:  # accounts and devices stay (IT acts on them); people are withheld
+            df["subject"] = [WITHHELD if k == "person" else s
+                             for s, k in zip(df["subject"], df["subject_kind"], strict=True)]
+            df = df.drop(columns=["year_group"])
         return df
 
     def queue_choices(self) -> dict[str, list[Any]]:
@@ -173,10 +196,13 @@ class Access:
                           for c in row["clause_ids"]]
         row["actions"] = dsl_queries.alert_actions(con, alert_id)
         if self.can(Permission.view_pupil_data):
+            self._audit("view-alert", subject_kind=str(row["subject_kind"]),
+                        subject_id=str(row["subject"]), detail=f"alert {alert_id}",
+                        required=True)
             row["evidence"] = queries.alert_evidence(con, alert_id)
-            self._audit("view-alert", subject_kind="alert", subject_id=alert_id)
         else:
             row["evidence"] = None
+            row.update(_withheld(row))
         return row
 
     def triage(self, alert_id: str, action: str, *, assignee: str | None = None,
@@ -209,15 +235,21 @@ class Access:
             df = df[df["alert_id"].isna() | df["alert_id"].isin(keep)]
         else:
             df = queries.pupil_chronology(con, person_id)
-        self._audit("view-chronology", subject_kind="pupil", subject_id=person_id)
+        self._audit("view-chronology", subject_kind="pupil", subject_id=person_id,
+                    required=True)
         return df.reset_index(drop=True)
 
-    def record_incident(self, submit_incident: Callable[[], str], summary: str) -> str:
-        """Run the incident form's submission (see `pipelines.incident_form`), audited."""
+    def record_incident(self, form: IncidentForm, db_path: Path,
+                        ingest: Callable[[], str]) -> str:
+        """Save the form's record (see `pipelines.incident_form`), audit who recorded it
+        under the incident's id, then send it on (`ingest`)."""
+        from pipelines.incident_form import save_to_inbox
+
         self._require(Permission.record_incident, "record incident")
-        where = submit_incident()
-        self._audit("record-incident", subject_kind="incident", detail=summary[:200])
-        return where
+        path = save_to_inbox(db_path, form, recorded_by=self.user.username)
+        self._audit("record-incident", subject_kind="incident", subject_id=path.stem,
+                    detail=f"{form.category}; pupils {', '.join(p for p, _ in form.pupils)}")
+        return ingest()
 
     # ------------------------------------------------------------------ headteacher
 
@@ -272,10 +304,14 @@ class Access:
             raise ConfigError("a backtest needs the school folder (--school)", field="school")
         report = run_backtest(self.reader.connect(), self.school.profile,
                               self.school.school_id, rule_id, dict(assignments), start, end)
+        self._audit("backtest", subject_kind="rule", subject_id=rule_id,
+                    detail=str(dict(assignments))[:500])
         pct = "n/a" if report.precision is None else f"{report.precision:.0%}"
+        # the per-alert lines name subjects and the DSL's outcomes: only for pupil-data roles
+        text = format_report(report) if self.can(Permission.view_pupil_data) else ""
         return {"current": len(report.raised), "would": len(report.would_raise),
                 "precision": pct, "warnings": [w.message for w in report.warnings],
-                "text": format_report(report)}
+                "text": text}
 
     def edit_rule(self, rule_id: str, settings: Mapping[str, Any], reason: str) -> str:
         """Validate and submit IT's change; refused values raise `ConfigError`."""
@@ -334,4 +370,10 @@ class Access:
         self._require(Permission.view_termly, "filtering review")
         school_id = self.school.school_id if self.school else ""
         con = self.reader.connect()
-        return filter_reviews(con, school_id), filter_changes(con, school_id)
+        reviews, changes = filter_reviews(con, school_id), filter_changes(con, school_id)
+        if self.can(Permission.view_pupil_data):
+            return reviews, changes
+        from pipelines.review_export import identity_scrubber, scrub_change, scrub_review
+
+        scrub = identity_scrubber(self.school.directory if self.school else None)
+        return [scrub_review(r, scrub) for r in reviews], [scrub_change(c, scrub) for c in changes]

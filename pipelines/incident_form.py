@@ -65,15 +65,16 @@ class IncidentForm:
         if self.occurred_at > datetime.now(UTC):
             raise IncidentFormError("the incident cannot be in the future", field="occurred_at")
 
-    def to_csv(self, incident_id: str, reported_at: datetime) -> str:
-        """Header and one record of the documented incident CSV."""
+    def to_csv(self, incident_id: str, reported_at: datetime, recorded_by: str) -> str:
+        """Header and one record of the documented incident CSV (plus the signed-in
+        account that recorded it: the format allows extra columns)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(REQUIRED)
+        writer.writerow([*REQUIRED, "recorded_by"])
         writer.writerow([incident_id, self.occurred_at.isoformat(), reported_at.isoformat(),
                          self.reporter, self.category,
                          ";".join(f"{p}:{r}" for p, r in self.pupils),
-                         self.description, self.actions, self.status])
+                         self.description, self.actions, self.status, recorded_by])
         return out.getvalue()
 
 
@@ -81,11 +82,12 @@ def save_to_inbox(db_path: Path, form: IncidentForm, *, recorded_by: str) -> Pat
     """Durably write the record as one CSV file in the inbox; returns its path."""
     incident_id = f"DASH-{uuid.uuid4().hex[:12]}"
     inbox = inbox_dir(db_path)
-    inbox.mkdir(parents=True, exist_ok=True)
+    inbox.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = inbox / f"{incident_id}.csv"
     tmp = inbox / f".{incident_id}.csv.tmp"
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(form.to_csv(incident_id, datetime.now(UTC)))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # descriptions are private
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(form.to_csv(incident_id, datetime.now(UTC), recorded_by))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, final)

@@ -97,13 +97,13 @@ def identity_scrubber(directory: Directory | None) -> Callable[[str], str]:
     return lambda text: pattern.sub(lambda m: marks[m.group(0).lower()], text)
 
 
-def _scrub_review(r: FilterReview, scrub: Callable[[str], str]) -> FilterReview:
+def scrub_review(r: FilterReview, scrub: Callable[[str], str]) -> FilterReview:
     return replace(r, roles={k: scrub(v) for k, v in r.roles.items()},
                    attendees=tuple(scrub(a) for a in r.attendees),
                    decisions=tuple(scrub(d) for d in r.decisions), recorded_by=WITHHELD)
 
 
-def _scrub_change(c: FilterChange, scrub: Callable[[str], str]) -> FilterChange:
+def scrub_change(c: FilterChange, scrub: Callable[[str], str]) -> FilterChange:
     return replace(c, target=scrub(c.target), reason=scrub(c.reason), recorded_by=WITHHELD,
                    requested_by=None,
                    approved_by=scrub(c.approved_by) if c.approved_by else None)
@@ -128,8 +128,8 @@ def build_review(con: duckdb.DuckDBPyConnection, school: School, term: str, *,
     changes = filter_changes(con, school.id, first.start_utc, last.end_utc)
     return GovernorsReview(
         school_id=school.id, school_name=school.name, timezone=school.timezone,
-        reports=reports, review=_scrub_review(review, scrub) if review else None,
-        changes=tuple(_scrub_change(c, scrub) for c in changes),
+        reports=reports, review=scrub_review(review, scrub) if review else None,
+        changes=tuple(scrub_change(c, scrub) for c in changes),
         period_start=first.start, period_end=last.end,
         generated_at=generated_at or datetime.now(UTC), min_count=min_count)
 

@@ -72,15 +72,18 @@ def suppress(n: int, min_count: int = MIN_COUNT) -> Count:
 def protect(counts: Mapping[str, int], min_count: int = MIN_COUNT,
             hidden: Iterable[str] = ()) -> dict[str, Count]:
     """A breakdown with small cells suppressed, and with `hidden` ones forced; when exactly
-    one cell is hidden, the next smallest non-zero cell is hidden too (no subtraction)."""
+    cell is hidden, the next smallest non-zero cells are hidden too until the hidden cells
+    add up to at least `min_count`, so no hidden count follows by subtraction from the
+    total (one hidden cell, or two hidden 1s beside a shown total of 20)."""
     force = set(hidden)
     out: dict[str, Count] = {k: SUPPRESSED if k in force else suppress(v, min_count)
                              for k, v in counts.items()}
-    gone = [k for k, v in out.items() if v == SUPPRESSED]
-    if len(gone) == 1:
-        rest = sorted((v, k) for k, v in counts.items() if k not in gone and v > 0)
-        if rest:
-            out[rest[0][1]] = SUPPRESSED
+    gone = {k for k, v in out.items() if v == SUPPRESSED}
+    rest = sorted((v, k) for k, v in counts.items() if k not in gone and v > 0)
+    while gone and rest and (len(gone) == 1 or sum(counts[k] for k in gone) < min_count):
+        _, key = rest.pop(0)
+        out[key] = SUPPRESSED
+        gone.add(key)
     return out
 
 

@@ -18,7 +18,7 @@ from safeguard.events import parse_timestamp
 AUDIT_ACTIONS = frozenset({
     "sign-in", "sign-in-refused", "sign-out", "view-alert", "view-chronology",
     "view-audit-log", "triage", "record-incident", "edit-rule", "edit-review",
-    "record-filter-change", "export-review", "access-refused",
+    "record-filter-change", "export-review", "access-refused", "backtest",
 })
 MAX_DETAIL = 2_000
 

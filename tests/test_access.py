@@ -67,7 +67,15 @@ def test_each_role_sees_only_its_routings(demo_copy: Path) -> None:
     with pytest.raises(AccessDenied):
         it.alert(dsl_alert)  # an id guessed or pasted into the URL is still refused
     it_queue = it.queue()
-    assert "name" not in it_queue.columns  # IT sees accounts, not who they belong to
+    assert "name" not in it_queue.columns and "year_group" not in it_queue.columns
+    people = it_queue[it_queue["subject_kind"] == "person"]
+    assert set(people["subject"]) <= {"(withheld)"}  # IT acts on accounts, not on pupils
+    for forged in ("P0052", "' OR 1=1 --", "x" * 500):
+        with pytest.raises(AccessDenied):
+            it.alert(forged)
+    logged = WarehouseReader(demo_copy).connect().execute(
+        "SELECT detail, subject_id FROM audit_log WHERE action = 'access-refused'").fetchall()
+    assert ("malformed alert id", None) in logged
 
 
 def test_dsl_sees_names_evidence_and_every_view_is_audited(demo_copy: Path) -> None:
@@ -86,7 +94,7 @@ def test_dsl_sees_names_evidence_and_every_view_is_audited(demo_copy: Path) -> N
                        [alert["alert_id"]]).fetchone() == ("acknowledged",)
     logged = con.execute("SELECT action, subject_id FROM audit_log WHERE actor = 'dsl1' "
                          "ORDER BY logged_at").fetchall()
-    assert ("view-alert", alert["alert_id"]) in logged
+    assert ("view-alert", alert["subject"]) in logged  # who was looked at, by id
     assert ("view-chronology", alert["subject"]) in logged
     assert ("triage", alert["alert_id"]) in logged
     assert not Outbox(demo_copy).pending()[0]
@@ -112,6 +120,20 @@ def test_it_edits_a_rule_with_validation_and_history(demo_copy: Path) -> None:
     assert list(history["changed_by"]) == ["it1"] and list(history["reason"]) == ["too noisy"]
     with pytest.raises(AccessDenied):
         _access(demo_copy, Role.dsl).edit_rule(rule.id, {"threshold": "1"}, "x")
+
+
+def test_governors_see_the_filter_log_without_pupil_names(demo_copy: Path) -> None:
+    from safeguard.review import FilterChange
+
+    head = _access(demo_copy, Role.headteacher)
+    pupil = sorted(_pupil_names(demo_copy))[0]
+    change = FilterChange.new(head.school.school_id if head.school else "", NOW, "allow",
+                              "example.org", f"asked for by {pupil}", "head")
+    assert head.record_review(change) == "warehouse"
+    _, shown_to_head = head.filter_records()
+    assert pupil in shown_to_head[0].reason
+    _, shown_to_governor = _access(demo_copy, Role.governor).filter_records()
+    assert pupil not in shown_to_governor[0].reason and "[pupil]" in shown_to_governor[0].reason
 
 
 def test_a_disabled_user_can_do_nothing(demo_copy: Path) -> None:

@@ -86,10 +86,12 @@ class Outbox:
             raise WarehouseError(f"the outbox takes no {type(record).__name__}")
         name = f"{kind}--{_safe(KINDS[kind][1](record))}.json"
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             final = self.dir / name
             tmp = self.dir / f".{name}.tmp"
-            with tmp.open("wb") as fh:
+            # only the service's user may read triage notes and audit rows, or add records
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                           "wb") as fh:
                 fh.write(orjson.dumps(record.to_dict()))
                 fh.flush()
                 os.fsync(fh.fileno())

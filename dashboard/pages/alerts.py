@@ -2,12 +2,15 @@
 
 import streamlit as st
 
-from dashboard.session import access, signed_in
+from dashboard.session import access, signed_in, still_signed_in
 from dashboard.widgets import denied_guard
 
 user = signed_in()
 assert user is not None  # noqa: S101 - app.py shows this page only when signed in
 data = access(user)
+if wanted := st.query_params.get("alert_id"):
+    # an "Open" link or an email link: a new tab signs in on the main page (this one)
+    st.switch_page("pages/alert.py", query_params={"alert_id": wanted})
 st.title("Alerts")
 with denied_guard():
     choices = data.queue_choices()
@@ -19,6 +22,8 @@ with denied_guard():
 
     @st.fragment(run_every=5)
     def alert_queue() -> None:
+        if not still_signed_in():  # a refresh is not use: an idle screen still times out
+            st.rerun()
         queue = data.queue(severities=severities, categories=categories, statuses=statuses,
                            year_groups=years)
         m1, m2, m3 = st.columns(3)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard.session import access, backend, signed_in
 from dashboard.widgets import denied_guard
-from pipelines.incident_form import IncidentForm, IncidentFormError, ingest_inbox, save_to_inbox
+from pipelines.incident_form import IncidentForm, IncidentFormError, ingest_inbox
 from producers.incidents import CATEGORIES, ROLES
 
 user = signed_in()
@@ -35,11 +35,11 @@ with denied_guard():
         except IncidentFormError as exc:
             st.error(str(exc))
         else:
-            save_to_inbox(be.settings.db_path, form, recorded_by=user.username)
             school_dir = be.school_dir
             where = data.record_incident(
+                form, be.settings.db_path,
                 lambda: ingest_inbox(be.settings.db_path, school_dir, broker=be.settings.broker,
                                      topic_prefix=be.settings.topic_prefix)
-                if school_dir else "inbox", f"{category}, {len(chosen)} pupil(s)")
+                if school_dir else "inbox")
             st.success(f"Incident recorded ({where}).")
             st.text(description)

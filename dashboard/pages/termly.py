@@ -39,9 +39,9 @@ with denied_guard():
                  width="stretch", key="gaps")
     st.subheader("Export for the meeting")
     e1, e2 = st.columns(2)
-    e1.download_button("Download HTML", data.export_review(review, "html"),
+    e1.download_button("Download HTML", lambda: data.export_review(review, "html"),
                        file_name=f"safeguard-review-{term}.html", mime="text/html",
                        on_click="ignore")
-    e2.download_button("Download PDF", data.export_review(review, "pdf"),
+    e2.download_button("Download PDF", lambda: data.export_review(review, "pdf"),
                        file_name=f"safeguard-review-{term}.pdf", mime="application/pdf",
                        on_click="ignore")
