@@ -455,6 +455,8 @@ class Validator:
         dead = tuple(DeadLetter(
             school_id=school_id, dataset=events[i].dataset, stage="validate",
             reason=("failed " + "; ".join(why[i]))[:MAX_REASON_CHARS], raw=events[i].raw,
-            source=path, line_no=None) for i in sorted(why))
+            # one raw record can carry several events (a Google activity): the event's id
+            # keeps their dead letters apart
+            source=f"{path}#{events[i].event_id}", line_no=None) for i in sorted(why))
         valid = tuple(e for i, e in enumerate(events) if i not in why)
         return QualityReport(valid, dead, tuple(checks))

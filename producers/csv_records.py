@@ -87,6 +87,13 @@ def _scan(text: str, state: int) -> int:
     return state
 
 
+def quote_open_after(line: str, was_open: bool) -> bool:
+    """Whether a quoted field is open after this physical line, given whether one was open
+    before it: the rule the readers follow (a quote inside an unquoted field is literal, so
+    counting quotes is not enough). `read_lines(csv=True)` cuts chunks by it."""
+    return _scan(_strip_eol(line), _QUOTED if was_open else _START) == _QUOTED
+
+
 def header_key(name: str) -> str:
     """How a header cell is matched: BOM and spaces stripped, lower case."""
     return name.replace(BOM, "").strip().lower()

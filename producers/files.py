@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from producers.csv_records import quote_open_after
 from safeguard.deadletters import DeadLetter
 
 CHUNK_LINES = 5000
@@ -52,8 +53,8 @@ def read_lines(path: Path, *, school_id: str, dataset: str, source: str,
                 dead.append(decoded)
             else:
                 chunk.append((line_no, decoded))
-                if csv and decoded.count('"') % 2:
-                    open_quote = not open_quote
+                if csv:
+                    open_quote = quote_open_after(decoded, open_quote)
             if (not whole_file and not open_quote
                     and len(chunk) + len(dead) >= chunk_lines):
                 yield chunk, dead

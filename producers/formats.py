@@ -39,7 +39,8 @@ def _filter_csv(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> ParseRes
 
 
 def _google_document(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> ParseResult:
-    return parse_google_document("".join(text for _, text in lines), ctx)
+    numbered = list(lines)  # NDJSON falls back to these: the file's own line numbers
+    return parse_google_document("".join(text for _, text in numbered), ctx, numbered)
 
 
 def _local_time_csv(parse: Callable[..., ParseResult]) -> Parser:

@@ -159,13 +159,17 @@ def parse_google_login(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> P
     return parse_each(lines, ctx, DATASET, parse_line)
 
 
-def parse_google_document(text_: str, ctx: ParseContext) -> ParseResult:
+def parse_google_document(text_: str, ctx: ParseContext,
+                          lines: Iterable[tuple[int, str]] | None = None) -> ParseResult:
     """A whole file: one (pretty-printed) response, a JSON array of responses or activities,
-    or, if the whole text is not one JSON value, NDJSON. Never raises."""
+    or, if the whole text is not one JSON value, NDJSON: the file's numbered `lines` as read
+    when given, else the text split at line feeds only (U+2028, U+2029 and U+0085 may stand
+    inside JSON strings: `str.splitlines` would cut a record in two). Never raises."""
     try:
         doc = orjson.loads(text_)
     except orjson.JSONDecodeError:
-        return parse_google_login(enumerate(text_.splitlines(), 1), ctx)
+        return parse_google_login(enumerate(text_.split("\n"), 1) if lines is None else lines,
+                                  ctx)
     result = ParseResult()
     for value in doc if isinstance(doc, list) else [doc]:
         raw = dumps(value)

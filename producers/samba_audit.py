@@ -43,12 +43,20 @@ _SUCCESS = "NT_STATUS_OK"
 
 
 def json_part(line: str) -> str | None:
-    """The JSON text of an audit line, or None if the line is not an audit record."""
-    stripped = line.strip()
+    """The JSON text of an audit line, or None if the line is not an audit record.
+
+    A byte-order mark before the JSON (a file saved by a Windows tool) is not part of it;
+    a record behind NUL bytes (a crash's NUL block, UTF-16 text) is still a record, returned
+    as it stands so that it fails as JSON: debug text never holds NULs."""
+    stripped = line.strip().removeprefix("\ufeff").lstrip()
     if stripped.startswith("{"):
         return stripped
     marker = _JSON_MARKER.search(line)
-    return line[marker.end():].strip() if marker else None
+    if marker:
+        return line[marker.end():].strip()
+    if "\x00" in line and json_part(line.replace("\x00", "")) is not None:
+        return stripped
+    return None
 
 
 def _authentication(body: dict[str, Any], ctx: ParseContext, line: str, ts: Any,

@@ -33,7 +33,7 @@ class DeadLetter:
         """Stable id, so a re-delivered batch does not duplicate its dead letters."""
         digest = hashlib.blake2b(digest_size=16)
         for part in (self.school_id, self.dataset, self.stage, self.source,
-                     str(self.line_no), self.raw):
+                     str(self.line_no), self.raw, self.reason):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\x1f")
         return digest.hexdigest()

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the tests need from Debian when it is missing: a JDK (Kafka) and Maven
-# (resolving Kafka's jars from Maven Central). Does nothing when both are present.
+# Installs what the tests need from Debian when it is missing: a JDK (Kafka), Maven
+# (resolving Kafka's jars from Maven Central) and Chromium with its driver (the dashboard's
+# browser test launches /usr/bin/chromium). Does nothing when all are present.
 set -euo pipefail
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -285,7 +285,7 @@ def test_each_kind_of_bad_row_is_one_dead_letter(validator: Validator, source: s
     [dead] = report.dead_letters
     assert dead.reason.startswith(f"failed {name} got ") and ";" not in dead.reason
     assert (dead.stage, dead.raw, dead.dataset, dead.school_id, dead.source) == (
-        "validate", bad.raw, bad.dataset, SCHOOL, "logs/x.log")
+        "validate", bad.raw, bad.dataset, SCHOOL, f"logs/x.log#{bad.event_id}")
     failed = [c for c in report.checks if not c.success and c.severity == "error"]
     assert [f"{c.expectation}({c.column})" for c in failed] == [name]
     assert (failed[0].unexpected_count, failed[0].severity) == (1, "error")

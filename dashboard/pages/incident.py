@@ -10,7 +10,8 @@ from pipelines.incident_form import IncidentForm, IncidentFormError, ingest_inbo
 from producers.incidents import CATEGORIES, ROLES
 
 user = signed_in()
-assert user is not None  # noqa: S101 - app.py shows this page only when signed in
+if user is None:  # opened by its address before app.py first ran (Streamlit's pages/ mode)
+    st.switch_page("app.py")
 data = access(user)
 be = backend()
 st.title("Record an incident")

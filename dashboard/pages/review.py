@@ -11,7 +11,8 @@ from safeguard.auth import Permission
 from safeguard.review import REVIEW_ROLES, FilterChange, FilterReview
 
 user = signed_in()
-assert user is not None  # noqa: S101 - app.py shows this page only when signed in
+if user is None:  # opened by its address before app.py first ran (Streamlit's pages/ mode)
+    st.switch_page("app.py")
 data = access(user)
 st.title("Filtering and monitoring review")
 with denied_guard():

@@ -7,7 +7,8 @@ from dashboard.widgets import denied_guard, term_chart
 from pipelines.review_export import chart_frames
 
 user = signed_in()
-assert user is not None  # noqa: S101 - app.py shows this page only when signed in
+if user is None:  # opened by its address before app.py first ran (Streamlit's pages/ mode)
+    st.switch_page("app.py")
 data = access(user)
 st.title("Termly review")
 with denied_guard():
