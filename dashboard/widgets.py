@@ -29,6 +29,9 @@ def term_chart(title: str, frame: pd.DataFrame, dimension: str,
         st.caption("Nothing recorded.")
         return
     rows = frame if measure is None else frame[frame["measure"] == measure]
+    if rows.empty:
+        st.caption("Nothing recorded.")
+        return
     shown = rows.dropna(subset=["value"])
     if not shown.empty:
         st.bar_chart(shown, x=dimension, y="value", color="term", stack=False)

@@ -344,6 +344,16 @@ class Access:
             return []
         return [t.name for t in sorted(self.school.calendar.terms, key=lambda t: t.start)]
 
+    def current_term(self) -> str:
+        """The term under way today, else the latest that has started (else the first)."""
+        terms = self.terms()
+        if not terms or self.school is None or self.school.calendar is None:
+            return terms[0] if terms else ""
+        today = datetime.now(self.school.timezone).date()
+        started = [t.name for t in sorted(self.school.calendar.terms, key=lambda t: t.start)
+                   if t.start <= today]
+        return started[-1] if started else terms[0]
+
     def governors_review(self, term: str, previous: int = 2) -> GovernorsReview:
         """The anonymised termly review (no names or ids, counts under 5 suppressed) —
         the same for every role that may see it."""

@@ -86,7 +86,8 @@ def test_dsl_sees_names_evidence_and_every_view_is_audited(demo_copy: Path) -> N
     alert = dsl.alert(queue["alert_id"].iloc[0])
     assert len(alert["evidence"]) == alert["event_count"]
     assert all(text for _, text in alert["clauses"])  # the policy's words, not just ids
-    dsl.chronology(alert["subject"])
+    history = dsl.chronology(alert["subject"])
+    assert {"alert", "incident"} <= set(history["kind"])  # the bullying report names them
     where = dsl.triage(alert["alert_id"], "acknowledge", note="<b>seen</b>")
     assert where == "warehouse"
     con = WarehouseReader(demo_copy).connect()

@@ -66,7 +66,7 @@ def test_signing_in_shows_the_roles_pages_and_bad_passwords_are_refused(
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert at.session_state[SESSION_KEY]  # the rerun shows the role's navigation
-    at.switch_page("pages/alerts.py").run()
+    at.switch_page("views/alerts.py").run()
     assert at.title[0].value == "Alerts"
 
 
@@ -78,7 +78,7 @@ def test_every_page_for_every_role(username: str, demo_site: Path,
     pupil_names = {line.split(",")[1] for line in names.splitlines()[1:]
                    if ",pupil," in line}
     for page in PAGES:
-        at = _run(DASHBOARD / "pages" / f"{page}.py", db, username, monkeypatch)
+        at = _run(DASHBOARD / "views" / f"{page}.py", db, username, monkeypatch)
         text = _text(at)
         refused = [e.value for e in at.error if "Not available to your role" in e.value]
         if page in ALLOWED[username]:
@@ -93,7 +93,7 @@ def test_every_page_for_every_role(username: str, demo_site: Path,
 
 def test_alert_queue_is_most_severe_first_and_cites_clauses(
         demo_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _run(DASHBOARD / "pages" / "alerts.py", demo_site / "warehouse.duckdb", "dsl",
+    at = _run(DASHBOARD / "views" / "alerts.py", demo_site / "warehouse.duckdb", "dsl",
               monkeypatch)
     table = at.dataframe[0].value
     assert table["severity"].iloc[0] == 5  # the at-risk pupil leads the queue
@@ -105,13 +105,13 @@ def test_alert_queue_is_most_severe_first_and_cites_clauses(
 
 def test_triage_from_the_alert_page_persists(demo_copy: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _run(DASHBOARD / "pages" / "alert.py", demo_copy, "dsl", monkeypatch)
+    at = _run(DASHBOARD / "views" / "alert.py", demo_copy, "dsl", monkeypatch)
     at.radio[0].set_value("acknowledge")
     at.text_area[0].input("<script>alert(1)</script> spoke to tutor")
     at.button[0].click().run()
     assert not at.exception
     assert "Recorded (warehouse)" in at.success[0].value
-    again = _run(DASHBOARD / "pages" / "alert.py", demo_copy, "deputy", monkeypatch)
+    again = _run(DASHBOARD / "views" / "alert.py", demo_copy, "deputy", monkeypatch)
     assert again.metric[1].value == "acknowledged"
     history = again.dataframe[1].value
     assert list(history["note"]) == ["<script>alert(1)</script> spoke to tutor"]
@@ -119,7 +119,7 @@ def test_triage_from_the_alert_page_persists(demo_copy: Path,
 
 def test_pipeline_page_accounts_for_every_record(demo_site: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _run(DASHBOARD / "pages" / "pipeline.py", demo_site / "warehouse.duckdb", "it",
+    at = _run(DASHBOARD / "views" / "pipeline.py", demo_site / "warehouse.duckdb", "it",
               monkeypatch)
     acct = at.dataframe[0].value
     assert (acct["records_in"] == acct["events_parsed"] + acct["dead_lettered"]).all()
@@ -132,5 +132,5 @@ def test_empty_warehouse_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     db = tmp_path / "empty.duckdb"
     ensure_demo_accounts(db)
-    at = _run(DASHBOARD / "pages" / "alerts.py", db, "dsl", monkeypatch)
+    at = _run(DASHBOARD / "views" / "alerts.py", db, "dsl", monkeypatch)
     assert any("No alerts yet" in i.value for i in at.info)

@@ -112,5 +112,8 @@ def pupil_chronology(con: duckdb.DuckDBPyConnection, person_id: str) -> pd.DataF
            UNION ALL
            SELECT ts, 'incident', coalesce(action, 'incident') || coalesce(': ' || reason, ''),
                   NULL, NULL, NULL, NULL
-           FROM events WHERE category = 'incident' AND person_id = $p
+           FROM events WHERE category = 'incident'
+             -- the pupils an incident names ("P1:victim;P2:perpetrator"), not its reporter
+             AND (';' || coalesce(json_extract_string(labels, '$."incident.pupils"'), '')
+                  || ';') LIKE '%;' || $p || ':%'
            ORDER BY happened_at, kind""", {"p": person_id}).df()

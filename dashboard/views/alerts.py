@@ -6,12 +6,12 @@ from dashboard.session import access, signed_in, still_signed_in
 from dashboard.widgets import denied_guard
 
 user = signed_in()
-if user is None:  # opened by its address before app.py first ran (Streamlit's pages/ mode)
+if user is None:  # not signed in (e.g. a stale address): the sign-in page
     st.switch_page("app.py")
 data = access(user)
 if wanted := st.query_params.get("alert_id"):
     # an "Open" link or an email link: a new tab signs in on the main page (this one)
-    st.switch_page("pages/alert.py", query_params={"alert_id": wanted})
+    st.switch_page("views/alert.py", query_params={"alert_id": wanted})
 st.title("Alerts")
 with denied_guard():
     choices = data.queue_choices()

@@ -10,7 +10,7 @@ from dashboard.widgets import denied_guard
 from safeguard.errors import SafeguardError
 
 user = signed_in()
-if user is None:  # opened by its address before app.py first ran (Streamlit's pages/ mode)
+if user is None:  # not signed in (e.g. a stale address): the sign-in page
     st.switch_page("app.py")
 data = access(user)
 st.title("Rules")

@@ -10,7 +10,7 @@ from pipelines.incident_form import IncidentForm, IncidentFormError, ingest_inbo
 from producers.incidents import CATEGORIES, ROLES
 
 user = signed_in()
-if user is None:  # opened by its address before app.py first ran (Streamlit's pages/ mode)
+if user is None:  # not signed in (e.g. a stale address): the sign-in page
     st.switch_page("app.py")
 data = access(user)
 be = backend()

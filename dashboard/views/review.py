@@ -11,7 +11,7 @@ from safeguard.auth import Permission
 from safeguard.review import REVIEW_ROLES, FilterChange, FilterReview
 
 user = signed_in()
-if user is None:  # opened by its address before app.py first ran (Streamlit's pages/ mode)
+if user is None:  # not signed in (e.g. a stale address): the sign-in page
     st.switch_page("app.py")
 data = access(user)
 st.title("Filtering and monitoring review")

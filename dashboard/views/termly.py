@@ -7,7 +7,7 @@ from dashboard.widgets import denied_guard, term_chart
 from pipelines.review_export import chart_frames
 
 user = signed_in()
-if user is None:  # opened by its address before app.py first ran (Streamlit's pages/ mode)
+if user is None:  # not signed in (e.g. a stale address): the sign-in page
     st.switch_page("app.py")
 data = access(user)
 st.title("Termly review")
@@ -16,7 +16,7 @@ with denied_guard():
     if not terms:
         st.info("No school calendar loaded: start the dashboard with --school.")
         st.stop()
-    term = st.selectbox("Term", terms, index=len(terms) - 1)
+    term = st.selectbox("Term", terms, index=terms.index(data.current_term()))
     review = data.governors_review(term)
     frames = chart_frames(review)
     st.caption(f"{review.header}. Compared with the previous terms: "
@@ -27,14 +27,14 @@ with denied_guard():
         term_chart("Alerts by category", frames["alerts_by_category"], "category")
         term_chart("Alerts by year group", frames["alerts_by_year_group"], "year_group")
         term_chart("Out-of-hours alerts", frames["out_of_hours"], "kind")
-        term_chart("Filter block rate by category (%)", frames["block_rates"], "category",
-                   measure="percent")
+        term_chart("Filter block rate by category (share blocked)", frames["block_rates"],
+                   "category", measure="share")
     with c2:
         term_chart("Alerts by severity", frames["alerts_by_severity"], "severity")
         term_chart("Time to acknowledge (minutes)", frames["time_to_acknowledge"], "measure")
         term_chart("How fast out-of-hours alerts were seen (minutes)",
                    frames["out_of_hours_seen"], "measure")
-        term_chart("Coverage (%)", frames["coverage"], "group", measure="percent")
+        term_chart("Coverage (share seen)", frames["coverage"], "group", measure="share")
     st.subheader("Filter gaps")
     st.dataframe(frames["filter_gaps"][["term", "measure", "shown"]], hide_index=True,
                  width="stretch", key="gaps")
