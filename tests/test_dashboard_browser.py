@@ -70,12 +70,6 @@ class Demo:
         return f"{name} ({person_id})"
 
 
-def _build_demo(out: Path) -> None:
-    from safeguard.cli import main
-
-    assert main(["demo", "--out", str(out), "--no-serve"]) == 0
-
-
 def _reader(db: Path):  # type: ignore[no-untyped-def]
     from warehouse.reader import WarehouseReader
 
@@ -83,14 +77,21 @@ def _reader(db: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    require_chromium()  # before the 90-second build: a missing browser fails at once
-    from pipelines.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
+def chromium_present() -> None:
+    require_chromium()  # before the demo's build: a missing browser fails at once
 
-    out = tmp_path_factory.mktemp("browser-demo")
-    _build_demo(out)
+
+@pytest.fixture(scope="module")
+def demo(chromium_present: None, demo_site: Path,
+         tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """A private copy of the session's demo site (this test writes triage and incidents)."""
+    import shutil
+
+    from pipelines.demo_accounts import DEMO_PASSWORD
+
+    out = tmp_path_factory.mktemp("browser-demo") / "demo"
+    shutil.copytree(demo_site, out)
     db = out / "warehouse.duckdb"
-    ensure_demo_accounts(db)
     alerts: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
     subjects: dict[str, str] = {}
