@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -338,6 +339,9 @@ def dashboard_command(db: Path, host: str, port: int, school: Path | None = None
 def _serve_dashboard(db: Path, host: str, port: int, school: Path | None = None) -> int:
     print(f"dashboard: http://{host}:{port}", flush=True)
     proc = subprocess.Popen(dashboard_command(db, host, port, school))  # noqa: S603 - fixed argv
+    # stopping this process (SIGTERM, as a service manager or a test does) stops the server
+    # too, instead of leaving it serving on its own
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
         return proc.wait()
     except KeyboardInterrupt:

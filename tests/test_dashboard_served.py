@@ -48,3 +48,14 @@ def test_dashboard_serves_on_loopback(tmp_path: Path, demo_site: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # stopping `safeguard dashboard` stops the Streamlit server it started (no orphan)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+        except OSError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"the Streamlit server on port {port} outlived its parent")
