@@ -77,12 +77,11 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
-    """What a changed rule would have raised over past events (same code as live)."""
+    """What a changed rule would have raised over past events (same code as live), read
+    from the readers' copy: it runs while ingest holds the writer's lock."""
     from datetime import date, time, timedelta
 
-    import duckdb
-
-    from pipelines.backtest import format_report, run_backtest
+    from pipelines.backtest import format_report, open_reader, run_backtest
     from producers.school import load_school
     from safeguard.rule_settings import parse_assignments
 
@@ -94,13 +93,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
                                tz)
     except ValueError as exc:
         raise WarehouseCommandError(f"--from/--to must be ISO dates: {exc}") from exc
-    try:
-        con = duckdb.connect(str(settings.db_path), read_only=True)
-    except duckdb.IOException as exc:
-        raise WarehouseCommandError(
-            f"cannot read {settings.db_path}: it is held by a running ingest or sink (DuckDB "
-            "allows one process on a writing file); run the backtest on a copy or while "
-            "ingest is stopped") from exc
+    con = open_reader(settings.db_path)
     try:
         report = run_backtest(con, bundle.profile, bundle.school_id, args.rule,
                               parse_assignments(args.set or []), start, end)

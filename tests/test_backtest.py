@@ -5,7 +5,13 @@ and a noisy setting is called out. Simulated schools ingested embedded into real
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from pipelines import backtest_plan
 from pipelines.backtest import (
     FALSE_POSITIVE_OUTCOMES,
     TRUE_POSITIVE_OUTCOMES,
@@ -27,9 +34,13 @@ from pipelines.backtest import (
 )
 from producers.school import load_profile
 from producers.simulator import simulate
+from safeguard import detection
+from safeguard.alerts import Alert
 from safeguard.cli import main
+from safeguard.detection import Detector, latest_versions
 from safeguard.errors import ConfigError
 from safeguard.events import Event
+from safeguard.policy import Profile
 from safeguard.rules import (
     AbsenceRule,
     Conditions,
@@ -40,9 +51,12 @@ from safeguard.rules import (
     rule_from_dict,
 )
 from tests.conftest import event
+from warehouse.archive import archive_dir
 from warehouse.arrow import events_table
 from warehouse.errors import WarehouseError
 from warehouse.events_read import load_events, where_of
+from warehouse.queries import alerts_as_records
+from warehouse.reader import WarehouseReader
 from warehouse.schema import migrate
 
 PROFILES = {"beaudesert-park": "demo-bps", "twerton-infant": "demo-tis"}
@@ -215,7 +229,7 @@ def test_prefilter_is_the_union_of_a_rules_condition_sets() -> None:
     assert spec.memory.devices and not spec.memory.domains  # new_device needs sign-ins
     assert spec.warmup == timedelta(hours=2)
     spec = prefilter_for(rules["tis-new-technology"])
-    assert spec.memory.domains and spec.memory.domains_by_person
+    assert spec.memory.domains and spec.prune is not None and spec.prune.keyed
     spec = prefilter_for(rules["bps-ict-suite-unsupervised"])
     assert spec.terms is not None and len(spec.terms) == 3  # start, expect, expect_end
     assert spec.warmup == timedelta(minutes=55)
@@ -407,3 +421,268 @@ def test_an_empty_warehouse_gives_an_empty_report() -> None:
     assert report.events_total == report.events_considered == 0
     assert report.would_raise == report.raised == () and report.warnings == ()
     assert "0 raised" in format_report(report)
+
+
+# --- the prune: the same result as replaying every candidate, on data made to be hard ---
+
+PRUNED_RULES: list[dict[str, Any]] = [
+    {"id": "burst", "kind": "event_count", "threshold": 3, "within": "10m", "window": "1h",
+     "when": {"event_category": ["authentication"], "outcome": ["failure"]}},
+    {"id": "burst-ip", "kind": "event_count", "group_by": "ip", "threshold": 3,
+     "within": "10m", "window": "1h", "when": {"event_category": ["authentication"]}},
+    {"id": "devices", "kind": "value_count", "field": "host_name", "threshold": 2,
+     "within": "10m", "window": "2h",
+     "when": {"event_category": ["authentication"], "outcome": ["success"]}},
+    {"id": "spray", "kind": "value_count", "field": "user_name", "group_by": "ip",
+     "threshold": 3, "within": "15m", "window": "1h",
+     "when": {"event_category": ["authentication"], "outcome": ["failure"]}},
+    {"id": "chain", "kind": "sequence", "within": "30m", "window": "1h", "steps": [
+        {"when": {"event_category": ["authentication"], "outcome": ["failure"]}},
+        {"when": {"event_category": ["authentication"], "outcome": ["success"],
+                  "new_device": True}},
+        {"when": {"event_category": ["web"], "action": ["blocked"]}}]},
+    {"id": "either", "kind": "sequence", "ordered": False, "within": "20m", "steps": [
+        {"when": {"event_category": ["web"], "action": ["blocked"]}},
+        {"when": {"event_category": ["authentication"], "outcome": ["failure"]}}]},
+    {"id": "proxy", "kind": "match", "window": "1h",
+     "when": {"event_category": ["web"], "categories": ["proxy"], "role": ["pupil"]}},
+    {"id": "proxy-domain", "kind": "match", "window": "1h",
+     "when": {"event_category": ["web"], "domains": ["proxy.example"]}},
+    {"id": "first-proxy", "kind": "match", "window": "1h",
+     "when": {"event_category": ["web"], "categories": ["proxy"], "first_use": True}},
+    {"id": "first-blocked-site", "kind": "match", "window": "1h",
+     "when": {"event_category": ["web"], "action": ["blocked"], "first_use": True}},
+    {"id": "new-device-logins", "kind": "event_count", "threshold": 2, "within": "20m",
+     "window": "1h", "when": {"event_category": ["authentication"], "action": ["logged-in"],
+                              "new_device": True}},
+    {"id": "no-logout", "kind": "absence", "group_by": "device",
+     "correlate_on": "host_name", "within": "30m",
+     "start": {"action": ["logged-in"]}, "expect": {"action": ["logged-out"]}},
+]
+SHAPES = {"burst": "Density", "burst-ip": "Density", "devices": "Density", "spray": "Density",
+          "chain": "Density", "either": "Density", "proxy": "Edges", "proxy-domain": None,
+          "first-proxy": None, "first-blocked-site": None, "new-device-logins": "Density",
+          "no-logout": None}
+
+
+def _hard_events(seed: int) -> list[Event]:
+    """Sparse traffic of many subjects plus clusters spanning exactly a rule's `within`
+    (or a minute less or more), equal times, alert-window edges, unresolved accounts
+    (two spellings of one, one with a Kelvin sign, a non-ASCII one), a person id shaped
+    like an account key, events without an IP or a device, events naming only a device
+    (keyed like the device), subjects using more devices and sites than remembered."""
+    rng = random.Random(seed)
+    t0 = datetime(2026, 11, 17, 7, 59, 58, tzinfo=UTC)
+    people = [(f"P{i}", f"pupil{i}", "pupil") for i in range(30)] + [
+        ("S1", "staff1", "staff"), (None, "guest7", None), (None, "Guest7", None),
+        (None, "kate", None), (None, "\u212aATE", None), (None, "zoë", None),
+        (None, "ZOË", None), ("account:pupil1", "x", "pupil"), (None, None, None)]
+    times = [t0 + timedelta(minutes=rng.uniform(0, 600)) for _ in range(1500)]
+    for _ in range(120):  # clusters: n events over a span at or near a `within`
+        at = t0 + timedelta(minutes=rng.choice([rng.uniform(0, 600), rng.uniform(55, 65)]))
+        span = timedelta(minutes=rng.choice([10, 15, 20, 30]) + rng.choice([-1, 0, 0, 1]))
+        n = rng.choice([2, 3, 3, 4])
+        times += [at + span * k / (n - 1) for k in range(n)]
+    out: list[Event] = []
+    who = rng.choice(people)
+    for i, at in enumerate(times):
+        if rng.random() < 0.7:  # clusters mostly belong to one subject
+            roamers = [people[0], people[31]]
+            who = rng.choice(people) if rng.random() < 0.6 else rng.choice(roamers)
+        person, user, role = who
+        roams = user in ("pupil0", "guest7")  # more devices and sites than are remembered
+        common: dict[str, Any] = {
+            "person_id": person, "user_name": user, "person_role": role,
+            "source_ip": rng.choice([None, *(f"10.1.0.{n}" for n in range(12))]),
+            "host_name": f"PC-{rng.randrange(60)}" if roams else rng.choice(
+                ["PC-1", "pc-1.school.lan", "PC-2", "LT-3", None])}
+        if rng.random() < 0.5:
+            common.update(category="authentication", url_original=None, url_domain=None,
+                          outcome=rng.choice(["success", "failure", "failure"]),
+                          action=rng.choice(["logged-in", "logged-out", None]))
+        else:
+            common.update(action=rng.choice(["allowed", "blocked"]),
+                          url_domain=f"s{rng.randrange(60)}.proxy.example" if roams else
+                          rng.choice(["proxy.example", "www.proxy.example", "news.example"]),
+                          categories=rng.choice([("proxy",), ("news",), ()]))
+        out.append(event(raw=f"h{seed}-{i}", timestamp=at, **common))
+        if rng.random() < 0.2:  # a sign-in at the very same instant, same subject
+            out.append(event(raw=f"t{seed}-{i}", timestamp=at, **{
+                **common, "category": "authentication", "outcome": "success",
+                "url_domain": None, "categories": (), "host_name": f"PC-{rng.randrange(60)}"}))
+    return out
+
+
+@pytest.mark.parametrize(("seed", "remembered"), [(1, 50), (2, 50), (3, 50), (4, 3)])
+def test_the_prune_gives_exactly_the_result_of_replaying_every_candidate(
+        seed: int, remembered: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule kind the prune handles, at and around its thresholds; with a detector
+    that remembers only 3 devices and sites, forgetting (and re-learning) is everyday."""
+    monkeypatch.setattr(detection, "MAX_REMEMBERED", remembered)
+    monkeypatch.setattr(backtest_plan, "MAX_REMEMBERED", remembered)
+    profile = replace(load_profile("twerton-infant"), rules=tuple(
+        rule_from_dict({"clause_ids": ["tis.one-account"], "severity": 3,
+                        "category": "security", **r}) for r in PRUNED_RULES))
+    con = _warehouse(_hard_events(seed))
+    start, end = datetime(2026, 11, 17, 9, tzinfo=UTC), datetime(2026, 11, 17, 16, tzinfo=UTC)
+    pruned_some = fired = 0
+    for rule in profile.rules:
+        spec = prefilter_for(rule)
+        assert spec.prune is not None
+        shape = spec.prune.shape
+        assert (type(shape).__name__ if shape else None) == SHAPES[rule.id], rule.id
+        others = ([{"threshold": str(rule.settings()["threshold"] + d)} for d in (-1, 1)]
+                  if "threshold" in rule.TUNABLE else [{"window": "30m"}])
+        for settings in ({}, *others):
+            fast = run_backtest(con, profile, "test-school", rule.id, settings, start, end)
+            slow = run_backtest(con, profile, "test-school", rule.id, settings, start, end,
+                                prune=False)
+            assert ([(a.alert_id, a.subject, a.first_seen, a.last_seen) for a in fast.would_raise]
+                    == [(a.alert_id, a.subject, a.first_seen, a.last_seen)
+                        for a in slow.would_raise]), (rule.id, settings)
+            assert (fast.events_considered, fast.context_events) == (
+                slow.events_considered, slow.context_events), rule.id
+            assert fast.events_replayed <= slow.events_replayed
+            pruned_some += fast.events_replayed < slow.events_replayed
+            fired += bool(fast.would_raise)
+    assert pruned_some >= 12 and fired >= 14  # the prune did drop events; hits were at stake
+
+
+def _plain_replay(profile: Profile, rule: Rule, events: list[Event],
+                  until: datetime) -> set[tuple[str, datetime, datetime]]:
+    """The detector at its plainest: every key of every event; before each event, and
+    at `until`, every passed deadline, earliest first (any order of two subjects whose
+    states give one alert id the same version decides which of the two is newest)."""
+    detector = Detector(profile, "test-school")
+    detector.set_rules((rule,))
+    state: dict[str, Any] = {}
+    alerts: list[Alert] = []
+
+    def judge(now: datetime) -> None:
+        while due := min(((p["deadline"], s) for s, st in state.items()
+                          for p in st.get("rules", {}).get(rule.id, {}).get("pending", [])
+                          if p["deadline"] < now.timestamp()), default=None):
+            at = min(now, datetime.fromtimestamp(due[0], UTC) + timedelta(microseconds=1))
+            alerts.extend(detector.advance(at, state, [due[1]]))
+
+    for e in events:
+        judge(e.timestamp)
+        alerts.extend(detector.process(e, state))
+    judge(until)
+    return {(a.alert_id, a.first_seen, a.last_seen) for a in latest_versions(alerts).values()}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_replay_is_the_plain_detector(seed: int) -> None:
+    """`replay` skips keys that cannot touch the rule and asks about deadlines only when
+    one has passed: the same alerts as the detector run plainly."""
+    profile = replace(load_profile("twerton-infant"), rules=tuple(
+        rule_from_dict({"clause_ids": ["tis.one-account"], "severity": 3,
+                        "category": "security", **r}) for r in PRUNED_RULES))
+    events = sorted(_hard_events(seed), key=lambda e: (e.timestamp, e.event_id))
+    until = events[-1].timestamp + timedelta(hours=1)
+    for rule in profile.rules:
+        fast = replay(profile, "test-school", rule, events, start=START, end=END, until=until)
+        assert ({(a.alert_id, a.first_seen, a.last_seen) for a in fast.alerts}
+                == _plain_replay(profile, rule, events, until)), rule.id
+
+
+def test_memory_at_the_instant_of_the_last_candidate_is_read() -> None:
+    """A sign-in on PC-9 and a logon on PC-9 at the same instant: the first (by event id)
+    makes the device known, so the logon is no new device, pruned or not."""
+    rule = {"id": "new-device-logon", "kind": "match", "clause_ids": ["tis.one-account"],
+            "severity": 3, "category": "security",
+            "when": {"event_category": ["authentication"], "action": ["logged-in"],
+                     "new_device": True}}
+    profile = replace(load_profile("twerton-infant"), rules=(rule_from_dict(rule),))
+    at = datetime(2026, 11, 17, 10, tzinfo=UTC)
+    sign_in = {"category": "authentication", "outcome": "success", "person_id": "P1",
+               "host_name": "PC-9", "url_original": None, "url_domain": None}
+    first, second = sorted([event(raw=f"r{i}", timestamp=at, **sign_in) for i in range(2)],
+                           key=lambda e: e.event_id)
+    logon = replace(second, action="logged-in")
+    for events in ([first, logon], [logon]):
+        con = _warehouse(events)
+        runs = [run_backtest(con, profile, "test-school", "new-device-logon", {}, START, END,
+                             prune=p) for p in (True, False)]
+        assert [len(r.would_raise) for r in runs] == [len(events) == 1] * 2
+
+
+def test_only_the_kelvin_sign_lower_cases_to_ascii_outside_ascii() -> None:
+    """SQL keys unresolved accounts by lower(), which agrees with Python's str.lower on
+    ASCII; `warehouse.events_prune` folds the one other character that becomes ASCII."""
+    assert [c for c in map(chr, range(128, sys.maxunicode + 1))
+            if c.lower().isascii()] == ["\u212a"]
+
+
+def test_every_profile_rule_gives_the_same_result_pruned_and_on_the_readers_copy(
+        sims: dict[str, Sim]) -> None:
+    for profile_name, sim in sims.items():
+        profile = load_profile(profile_name)
+        reader = WarehouseReader(sim.db).connect()
+        for rule in profile.rules:
+            reports = [run_backtest(reader, profile, sim.school_id, rule.id, {}, START, END),
+                       run_backtest(_read(sim), profile, sim.school_id, rule.id, {}, START, END,
+                                    prune=False)]
+            fast, slow = ([(a.alert_id, a.first_seen, a.last_seen) for a in r.would_raise]
+                          for r in reports)
+            assert fast == slow, rule.id
+            assert {a for a, _, _ in fast} == _ids(_read(sim), rule.id, START, END)
+            assert reports[0].events_considered == reports[1].events_considered, rule.id
+
+
+def test_columns_left_out_are_ones_the_rule_never_reads() -> None:
+    rules = {r.id: r for p in PROFILES for r in load_profile(p).rules}
+    cols = prefilter_for(rules["bps-failed-login-burst"]).columns
+    assert {"url_original", "categories", "labels", "raw", "search_terms"}.isdisjoint(cols)
+    assert {"ts", "event_id", "person_id", "user_name", "outcome", "category"} <= cols
+    assert "labels" in prefilter_for(rules["bps-cyberbullying-report"]).columns  # incidents
+    assert "url_original" in prefilter_for(rules["bps-executable-download"]).columns
+    assert "asset_tag" in prefilter_for(rules["tis-device-overdue"]).columns
+    assert "labels" in prefilter_for(rules["tis-device-overdue"]).columns  # the due date
+
+
+# --- the readers' copy: a backtest while ingest holds the writer's lock ---
+
+def test_backtest_runs_while_a_follower_holds_the_writers_lock(
+        sims: dict[str, Sim], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = sims["twerton-infant"].db.parent
+    school, inputs = root / "school", (root / "inputs.txt").read_text().split()
+    db = tmp_path / "live.duckdb"
+    assert main(["backtest", "--db", str(db), "--school", str(school), "--rule",
+                 "tis-lockout", "--from", "2026-01-01", "--to", "2027-12-31"]) == 2
+    assert "no published snapshot" in capsys.readouterr().err
+    expected = _read(sims["twerton-infant"]).execute(
+        "SELECT count(*) FROM events").fetchone()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "safeguard.cli", "ingest", "--school", str(school),
+         *[a for i in inputs for a in ("--input", i)], "--embedded", "--db", str(db),
+         "--follow", "--poll-interval", "0.05"],
+        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    try:
+        def archived() -> bool:  # everything ingested, published and archived
+            if not (archive_dir(db) / "manifest.json").exists():
+                return False
+            return WarehouseReader(db).connect().execute(
+                "SELECT count(*) FROM events").fetchone() == expected
+        deadline = time.monotonic() + 120
+        while not archived():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the follower did not archive its ingest"
+            time.sleep(0.1)  # polling interval, not synchronisation: the check decides
+        with pytest.raises(duckdb.IOException):  # the writer really holds the file
+            duckdb.connect(str(db), read_only=True)
+        stored = {a["alert_id"] for a in alerts_as_records(WarehouseReader(db).connect())
+                  if a["rule_id"] == "tis-one-account-concurrent"}
+        assert stored
+        capsys.readouterr()
+        assert main(["backtest", "--db", str(db), "--school", str(school), "--rule",
+                     "tis-one-account-concurrent", "--from", "2026-01-01", "--to",
+                     "2027-12-31", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert {a["alert_id"] for a in report["would_raise"]} == stored
+        assert proc.poll() is None  # and the writer is still running
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,6 @@ def test_warehouse_benchmark_quick_meets_the_query_target_and_compares_the_sink(
     out = _run("bench_warehouse.py")
     assert "slowest query" in out and "target met" in out
     assert "ratio bare/sink" in out
+    met = re.search(r"backtests within 10 s: (\d+)/(\d+) rules", out)
+    assert met, out  # a backtest of every rule of both profiles, each within the target
+    assert met[1] == met[2] and int(met[2]) >= 40
