@@ -134,3 +134,18 @@ def test_empty_warehouse_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ensure_demo_accounts(db)
     at = _run(DASHBOARD / "views" / "alerts.py", db, "dsl", monkeypatch)
     assert any("No alerts yet" in i.value for i in at.info)
+
+
+def test_it_previews_a_rule_change_against_past_events(demo_copy: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _run(DASHBOARD / "views" / "rules.py", demo_copy, "it", monkeypatch)
+    at.selectbox[0].set_value("bps-password-spray").run()
+    threshold = next(t for t in at.text_input if t.label == "threshold")
+    threshold.input("2")
+    next(b for b in at.button if b.label == "Preview (backtest)").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) >= {"Raised with current settings", "Would raise with the edit",
+                            "Estimated precision"}
+    assert int(metrics["Would raise with the edit"]) >= int(metrics["Raised with current settings"])
+    assert not at.text or all("P0" not in t.value for t in at.text)  # IT gets no alert lines

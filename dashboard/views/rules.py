@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.session import access, signed_in
 from dashboard.widgets import denied_guard
 from safeguard.errors import SafeguardError
+from warehouse.errors import WarehouseError
 
 user = signed_in()
 if user is None:  # not signed in (e.g. a stale address): the sign-in page
@@ -43,7 +44,7 @@ with denied_guard():
         end = datetime.now(UTC)
         try:
             report = data.backtest_preview(rule_id, changed, end - timedelta(days=days), end)
-        except SafeguardError as exc:
+        except (SafeguardError, WarehouseError) as exc:
             st.error(str(exc))
         else:
             c1, c2, c3 = st.columns(3)
