@@ -112,6 +112,16 @@ def sign_out(user: User) -> None:
         be.submit(AuditEntry.new(user.username, user.role.value, "sign-out"))
 
 
+def page_access() -> Access:
+    """What a page starts with: the signed-in person's access; anyone else (a stale or
+    typed address) is sent to the sign-in page."""
+    user = signed_in()
+    if user is None:
+        st.switch_page("app.py")
+        raise AssertionError("unreachable: switch_page stops the script")
+    return access(user)
+
+
 def access(user: User) -> Access:
     be = backend()
     return Access(be.reader, user, be.submit, school=be.school, lag=be.lag)

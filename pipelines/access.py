@@ -178,11 +178,6 @@ class Access:
         self._require(Permission.view_alerts, "alert queue")
         return dsl_queries.queue_choices(self.reader.connect(), self.routings)
 
-    def summary(self) -> dict[str, int]:
-        df = self.queue()
-        return {"total": len(df), "severe": int((df["severity"] >= 4).sum()),
-                "new": int((df["status"] == "new").sum())}
-
     def alert(self, alert_id: str) -> dict[str, Any]:
         """One alert with its clause texts, triage history and (for the DSL) the evidence."""
         self._require(Permission.view_alerts, "alert")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from producers.incidents import CATEGORIES, REQUIRED, ROLES
 from safeguard.errors import SafeguardError
+from warehouse.spool import write_private
 
 MAX_DESCRIPTION = 20_000
 
@@ -81,17 +82,8 @@ class IncidentForm:
 def save_to_inbox(db_path: Path, form: IncidentForm, *, recorded_by: str) -> Path:
     """Durably write the record as one CSV file in the inbox; returns its path."""
     incident_id = f"DASH-{uuid.uuid4().hex[:12]}"
-    inbox = inbox_dir(db_path)
-    inbox.mkdir(mode=0o700, parents=True, exist_ok=True)
-    final = inbox / f"{incident_id}.csv"
-    tmp = inbox / f".{incident_id}.csv.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # descriptions are private
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(form.to_csv(incident_id, datetime.now(UTC), recorded_by))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    return final
+    text = form.to_csv(incident_id, datetime.now(UTC), recorded_by)
+    return write_private(inbox_dir(db_path), f"{incident_id}.csv", text.encode("utf-8"))
 
 
 def pending(db_path: Path) -> list[Path]:

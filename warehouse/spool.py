@@ -44,6 +44,20 @@ _KIND_OF: Mapping[type, str] = {AlertAction: "action", AuditEntry: "audit",
                                 FilterChange: "filter-change"}
 
 
+def write_private(folder: Path, name: str, data: bytes) -> Path:
+    """Write `data` to `folder/name` durably and atomically (a temporary name, fsync, rename:
+    a reader never sees half a file), readable by the service's user only (0600 in a 0700
+    folder): what people record (notes, audit rows, incidents) is private."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    final, tmp = folder / name, folder / f".{name}.tmp"
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    return final
+
+
 def spool_dir(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".actions")
 
@@ -86,19 +100,9 @@ class Outbox:
             raise WarehouseError(f"the outbox takes no {type(record).__name__}")
         name = f"{kind}--{_safe(KINDS[kind][1](record))}.json"
         try:
-            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            final = self.dir / name
-            tmp = self.dir / f".{name}.tmp"
-            # only the service's user may read triage notes and audit rows, or add records
-            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                           "wb") as fh:
-                fh.write(orjson.dumps(record.to_dict()))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
+            return write_private(self.dir, name, orjson.dumps(record.to_dict()))
         except OSError as exc:
             raise WarehouseError(f"cannot save the record: {exc}", path=str(self.dir)) from exc
-        return final
 
     def pending(self) -> tuple[list[Spooled], list[Rejected]]:
         """Every spooled record in submission order, and files that are no record."""

@@ -2,13 +2,10 @@
 
 import streamlit as st
 
-from dashboard.session import access, signed_in, still_signed_in
+from dashboard.session import page_access, still_signed_in
 from dashboard.widgets import denied_guard
 
-user = signed_in()
-if user is None:  # not signed in (e.g. a stale address): the sign-in page
-    st.switch_page("app.py")
-data = access(user)
+data = page_access()
 if wanted := st.query_params.get("alert_id"):
     # an "Open" link or an email link: a new tab signs in on the main page (this one)
     st.switch_page("views/alert.py", query_params={"alert_id": wanted})

@@ -2,13 +2,10 @@
 
 import streamlit as st
 
-from dashboard.session import access, signed_in
+from dashboard.session import page_access
 from dashboard.widgets import denied_guard
 
-user = signed_in()
-if user is None:  # not signed in (e.g. a stale address): the sign-in page
-    st.switch_page("app.py")
-data = access(user)
+data = page_access()
 st.title("Pupil chronology")
 with denied_guard():
     pupils = data.pupils()

@@ -4,15 +4,13 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard.session import access, backend, signed_in
+from dashboard.session import backend, page_access
 from dashboard.widgets import denied_guard
 from pipelines.incident_form import IncidentForm, IncidentFormError, ingest_inbox
 from producers.incidents import CATEGORIES, ROLES
 
-user = signed_in()
-if user is None:  # not signed in (e.g. a stale address): the sign-in page
-    st.switch_page("app.py")
-data = access(user)
+data = page_access()
+user = data.user
 be = backend()
 st.title("Record an incident")
 with denied_guard():

@@ -5,15 +5,13 @@ from datetime import UTC, date, datetime, time
 
 import streamlit as st
 
-from dashboard.session import access, signed_in
+from dashboard.session import page_access
 from dashboard.widgets import denied_guard
 from safeguard.auth import Permission
 from safeguard.review import REVIEW_ROLES, FilterChange, FilterReview
 
-user = signed_in()
-if user is None:  # not signed in (e.g. a stale address): the sign-in page
-    st.switch_page("app.py")
-data = access(user)
+data = page_access()
+user = data.user
 st.title("Filtering and monitoring review")
 with denied_guard():
     reviews, changes = data.filter_records()

@@ -5,15 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from dashboard.session import access, signed_in
+from dashboard.session import page_access
 from dashboard.widgets import denied_guard
 from safeguard.errors import SafeguardError
 from warehouse.errors import WarehouseError
 
-user = signed_in()
-if user is None:  # not signed in (e.g. a stale address): the sign-in page
-    st.switch_page("app.py")
-data = access(user)
+data = page_access()
 st.title("Rules")
 with denied_guard():
     rules = data.rules()
