@@ -43,32 +43,88 @@ terms:
 """)
 CATS = ["social_networks", "games", "chat", "adult", "vpn", "webmail", "gambling", "warez",
         "filehosting", "dating"]
+# the product's names (parsers normalise what filters log), as the warehouse stores them
+FLAGGED = ["social-networking", "games", "chat", "adult", "vpn", "webmail", "gambling",
+           "piracy", "filehosting", "dating", "proxy", "streaming"]
+NEUTRAL = ["education", "search-engines", "news", "reference", "weather"]
+MIXES = ("school", "uniform")
+
+# `school`: what the simulator's model of a school looks like to the rules. Background
+# browsing is uncategorised (70%) or in categories no rule cites; a policy category turns
+# up in 0.5% of the requests of one pupil in twenty (the ones who try things) and in
+# 0.01% of everyone else's (a mis-click), and is blocked 90% of the time; a pupil uses
+# their own laptop (1:1 scheme, some shared), one of 30 ICT-suite PCs 2% of the time
+# and their phone 1%; 3% of sign-ins fail. `uniform` is the stress case: every request
+# 3% likely in each of ten categories, every sign-in on another PC, so every rule fires
+# on every pupil every day.
+_SCHOOL = """
+    WITH base AS (
+        SELECT i, (hash(i) % 1000000007)::BIGINT AS h, i * 104 // {n} AS day, i % 1600 AS u
+        FROM range({n}) t(i)),
+    shaped AS (
+        SELECT *, h % 20 = 0 AS signin,
+               CASE WHEN u % 20 = 7 THEN (h // 7) % 1000 < 5
+                    ELSE (h // 7) % 10000 < 1 END AS flagged,
+               CASE WHEN (h // 23) % 100 = 0 THEN 'PHONE-' || u
+                    WHEN (h // 11) % 100 < 2 THEN 'PC-' || (1000 + (h // 13) % 30)
+                    ELSE 'PC-' || (u % 1000) END AS host
+        FROM base)
+    SELECT 'e' || i AS event_id,
+           TIMESTAMP '2026-09-03 06:30:00' + INTERVAL (day) DAY
+             + to_microseconds(CASE WHEN h % 10 < 9 THEN (h % 32400000)::BIGINT * 1000
+                                    ELSE (h % 86400000)::BIGINT * 1000 END) AS ts,
+           'bench' AS school_id,
+           CASE WHEN signin THEN 'authentication' ELSE 'web' END AS category,
+           CASE WHEN signin THEN (CASE WHEN (h // 29) % 100 < 3 THEN 'blocked'
+                                       ELSE 'allowed' END)
+                WHEN flagged THEN (CASE WHEN (h // 17) % 10 < 9 THEN 'blocked'
+                                        ELSE 'allowed' END)
+                WHEN (h // 17) % 100 < 1 THEN 'blocked' ELSE 'allowed' END AS action,
+           CASE WHEN action = 'blocked' THEN 'failure' ELSE 'success' END AS outcome,
+           'squid.access' AS dataset, 'pupil' || u AS user_name,
+           CASE WHEN signin THEN []::VARCHAR[]
+                WHEN flagged THEN [$flagged[1 + (h // 19) % {flagged}]]
+                WHEN h % 100 < 70 THEN []::VARCHAR[]
+                ELSE [$neutral[1 + h % {neutral}]] END AS categories,
+           CASE WHEN host LIKE 'PC-%' THEN 'A' || substr(host, 4) END AS asset_tag,
+           host AS host_name,
+           CASE WHEN u < 1500 THEN 'P' || u END AS person_id,
+           'pupil' AS person_role, 'Year ' || (3 + u % 6) AS year_group,
+           'raw line ' || i AS raw
+    FROM shaped"""
+_UNIFORM = """
+    SELECT 'e' || i AS event_id,
+           TIMESTAMP '2026-09-03 06:30:00' + INTERVAL (i * 104 // {n}) DAY
+             + to_microseconds(CASE WHEN h % 10 < 9 THEN (h % 32400000)::BIGINT * 1000
+                                    ELSE (h % 86400000)::BIGINT * 1000 END) AS ts,
+           'bench' AS school_id,
+           CASE WHEN h % 20 = 0 THEN 'authentication' ELSE 'web' END AS category,
+           CASE WHEN h % 50 < 3 THEN 'blocked' ELSE 'allowed' END AS action,
+           CASE WHEN h % 50 < 3 THEN 'failure' ELSE 'success' END AS outcome,
+           'squid.access' AS dataset, 'pupil' || (i % 1600) AS user_name,
+           CASE WHEN h % 100 < 70 THEN []::VARCHAR[]
+                WHEN h % 100 < 72 THEN [$cats[1 + h % 10], 'webmail']
+                ELSE [$cats[1 + h % 10]] END AS categories,
+           CASE WHEN i % 1100 < 1000 THEN 'A' || (i % 1100) END AS asset_tag,
+           'PC-' || (i % 1100) AS host_name,
+           CASE WHEN i % 1600 < 1500 THEN 'P' || (i % 1600) END AS person_id,
+           'pupil' AS person_role, 'Year ' || (3 + i % 1600 % 6) AS year_group,
+           'raw line ' || i AS raw
+    FROM (SELECT i, (hash(i) % 1000000007)::BIGINT AS h FROM range({n}) t(i))"""
 
 
-def build(con: duckdb.DuckDBPyConnection, n: int) -> None:
+def build(con: duckdb.DuckDBPyConnection, n: int, mix: str = "school") -> None:
+    """n events of one autumn term (90% in 07:30-16:30 UK time), alerts, triage, a
+    directory snapshot; `mix` is how the requests fall into categories (see above)."""
     migrate(con)
-    # h: a per-row pseudo-random number; 90% of events fall in 07:30-16:30 UK time
-    con.execute(f"""
-        INSERT INTO events BY NAME
-        SELECT 'e' || i AS event_id,
-               TIMESTAMP '2026-09-03 06:30:00' + INTERVAL (i * 104 // {n}) DAY
-                 + to_microseconds(CASE WHEN h % 10 < 9 THEN (h % 32400000)::BIGINT * 1000
-                                        ELSE (h % 86400000)::BIGINT * 1000 END) AS ts,
-               'bench' AS school_id,
-               CASE WHEN h % 20 = 0 THEN 'authentication' ELSE 'web' END AS category,
-               CASE WHEN h % 50 < 3 THEN 'blocked' ELSE 'allowed' END AS action,
-               CASE WHEN h % 50 < 3 THEN 'failure' ELSE 'success' END AS outcome,
-               'squid.access' AS dataset, 'pupil' || (i % 1600) AS user_name,
-               CASE WHEN h % 100 < 70 THEN []::VARCHAR[]
-                    WHEN h % 100 < 72 THEN [$cats[1 + h % 10], 'webmail']
-                    ELSE [$cats[1 + h % 10]] END AS categories,
-               CASE WHEN i % 1100 < 1000 THEN 'A' || (i % 1100) END AS asset_tag,
-               'PC-' || (i % 1100) AS host_name,
-               CASE WHEN i % 1600 < 1500 THEN 'P' || (i % 1600) END AS person_id,
-               'pupil' AS person_role, 'Year ' || (3 + i % 1600 % 6) AS year_group,
-               'raw line ' || i AS raw
-        FROM (SELECT i, (hash(i) % 1000000007)::BIGINT AS h
-                   FROM range({n}) t(i))""", {"cats": CATS})  # noqa: S608 - n: an int
+    if mix == "school":
+        sql = _SCHOOL.format(n=int(n), flagged=len(FLAGGED), neutral=len(NEUTRAL))
+        params: dict[str, object] = {"flagged": FLAGGED, "neutral": NEUTRAL}
+    elif mix == "uniform":
+        sql, params = _UNIFORM.format(n=int(n)), {"cats": CATS}
+    else:
+        raise ValueError(f"mix must be one of {MIXES}")
+    con.execute("INSERT INTO events BY NAME " + sql, params)
     con.execute("""
         INSERT INTO alerts BY NAME
         SELECT 'al' || i AS alert_id, 1 AS version, 'bench' AS school_id, 'p' AS profile_id,
@@ -111,11 +167,11 @@ def best_of(f: Callable[[], object], runs: int = 3) -> tuple[float, float]:
     return best
 
 
-def run(db: Path, n: int) -> None:
+def run(db: Path, n: int, mix: str = "school") -> None:
     if not db.exists():
         t0 = time.perf_counter()
         with duckdb.connect(str(db)) as con:
-            build(con, n)
+            build(con, n, mix)
         print(f"built {n:,} events in {time.perf_counter() - t0:.0f} s")
     con = duckdb.connect(str(db), read_only=True)
     events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
@@ -154,16 +210,18 @@ def run(db: Path, n: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mix", choices=MIXES, default="school",
+                    help="how requests fall into categories when building (see bench_termly)")
     ap.add_argument("--quick", action="store_true", help="300,000 events")
     ap.add_argument("--events", type=int, default=30_000_000)
     ap.add_argument("--db", type=Path, help="warehouse file to build once and reuse")
     args = ap.parse_args(argv)
     n = 300_000 if args.quick else args.events
     if args.db:
-        run(args.db, n)
+        run(args.db, n, args.mix)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        run(Path(tmp) / "termly.duckdb", n)
+        run(Path(tmp) / "termly.duckdb", n, args.mix)
     return 0
 
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import duckdb
 import orjson
 
-from bench.bench_termly import SCHOOL, best_of, build
+from bench.bench_termly import MIXES, SCHOOL, best_of, build
 from pipelines.backtest import open_reader, run_backtest
 from pipelines.termly import term_report
 from producers.school import load_profile
@@ -169,6 +169,8 @@ def print_backtests(db: Path, only: list[str] | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mix", choices=MIXES, default="school",
+                    help="how requests fall into categories when building (see bench_termly)")
     ap.add_argument("--quick", action="store_true", help="300,000 events, 20,000 sink rows")
     ap.add_argument("--events", type=int, default=35_000_000)
     ap.add_argument("--sink-rows", type=int, default=200_000)
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         if not db.exists():
             t0 = time.perf_counter()
             with duckdb.connect(str(db)) as con:
-                build(con, n)
+                build(con, n, args.mix)
             print(f"built {n:,} events in {time.perf_counter() - t0:.0f} s")
         t0 = time.perf_counter()
         with Warehouse(db):  # the owner: publishes the snapshot and archives every day

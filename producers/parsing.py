@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ def check_timestamp(ts: datetime, ctx: ParseContext) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=65_536)  # a school's few thousand addresses, on every line
 def is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)

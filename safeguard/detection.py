@@ -25,6 +25,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # how long a closed window's accumulator is kept, for late events, before it is pruned
 WINDOW_GRACE = timedelta(hours=1)
 MAX_REMEMBERED = 50
+# ids counted after the evidence list is full; more than any rule names in one hit
+MAX_RECENT = 100
+ID_CACHE = 50_000  # alert windows whose id is remembered (cleared when full)
+DISPATCH_CACHE = 10_000  # (grouping, event category, filter categories) -> rules
 INCIDENT_ROLES = (("incident.victims", "victim"), ("incident.perpetrators", "perpetrator"),
                   ("incident.witnesses", "witness"), ("incident.subjects", "subject"))
 
@@ -81,6 +85,7 @@ class Detector:
         self.profile = profile
         self.school_id = school_id
         self.rules: tuple[Rule, ...] = ()
+        self._ids: dict[tuple[str, float, str, float], tuple[datetime, datetime, str]] = {}
         self.groups: frozenset[str] = frozenset()
         self.set_rules(profile.rules)
 
@@ -88,6 +93,29 @@ class Detector:
         """Swap the rule set (IT changed a threshold); state of unchanged rules is kept."""
         self.rules = tuple(r for r in rules if r.enabled)
         self.groups = frozenset(r.group_by for r in self.rules)
+        self._dispatch: dict[tuple[str, str, tuple[str, ...]], tuple[Rule, ...]] = {}
+        # groupings whose subjects' memory (devices, web domains) some rule reads; a rule
+        # switched off still counts, so switching it back on finds the memory kept
+        self._remembering = frozenset(
+            r.group_by for r in rules
+            if any(c.new_device is not None or c.first_use is not None
+                   for c in r.conditions()))
+
+    def rules_for(self, group: str, event: Event) -> tuple[Rule, ...]:
+        """The enabled rules kept per `group` whose `when` admits the event's category and
+        filter categories (a rule's `when` rejects every other event before it reads or
+        writes state); most requests carry no category a rule names, so they meet few."""
+        key = (group, event.category, event.categories)
+        found = self._dispatch.get(key)
+        if found is None:
+            if len(self._dispatch) >= DISPATCH_CACHE:
+                self._dispatch.clear()
+            found = self._dispatch[key] = tuple(
+                r for r in self.rules if r.group_by == group
+                and (r.when.event_category is None or event.category in r.when.event_category)
+                and (r.when.categories is None
+                     or not r.when.categories.isdisjoint(event.categories)))
+        return found
 
     def keys(self, event: Event) -> list[SubjectKey]:
         return keys_of(event, self.groups)
@@ -102,6 +130,16 @@ class Detector:
     def process_key(self, event: Event, key: SubjectKey,
                     state: MutableMapping[str, Any]) -> list[Alert]:
         """The event under one key: only rules grouped that way see it."""
+        rules = self.rules_for(key.group, event)
+        if not rules and key.group not in self._remembering:
+            # nothing to evaluate or remember: only let the key's closed alerts go
+            kept = state.get(key.subject)
+            if kept and kept.get("alerts"):
+                alerts_before = len(kept["alerts"])
+                self._prune(kept["alerts"], event.timestamp)
+                if len(kept["alerts"]) != alerts_before:
+                    state[key.subject] = kept
+            return []
         st: dict[str, Any] = dict(state.get(key.subject) or {})
         facts = self._facts(event, key, st)
         rule_state: dict[str, Any] = st.setdefault("rules", {})
@@ -110,9 +148,7 @@ class Detector:
         # a rule kept per IP, device or room names the person signed in there, if known
         behind = event.labels.get("session.person") if key.group != "person" else None
         subject, kind = (behind, "person") if behind else (key.subject, key.kind)
-        for rule in self.rules:
-            if rule.group_by != key.group:
-                continue
+        for rule in rules:
             own = rule_state.setdefault(rule.id, {})
             for hit in rule.evaluate(event, subject, kind, own, facts):
                 alert = self._accumulate(hit, alerts_state)
@@ -174,36 +210,44 @@ class Detector:
 
     @staticmethod
     def _remember(event: Event, st: dict[str, Any]) -> None:
+        """The subject's last devices and web domains, most recent last."""
         if event.category == "authentication" and event.outcome == "success" and event.host_name:
-            devices = [d for d in st.get("devices", []) if d != event.host_name.lower()]
-            st["devices"] = [*devices, event.host_name.lower()][-MAX_REMEMBERED:]
+            _most_recent(st, "devices", event.host_name.lower())
         if event.category == "web" and event.url_domain and event.categories:
-            domains = [d for d in st.get("domains", []) if d != event.url_domain.lower()]
-            st["domains"] = [*domains, event.url_domain.lower()][-MAX_REMEMBERED:]
+            _most_recent(st, "domains", event.url_domain.lower())
 
     def _accumulate(self, hit: Hit, alerts_state: dict[str, Any]) -> Alert | None:
+        """Fold a hit into its alert's accumulator and return the new version. Related
+        events already in the evidence are skipped before anything is formatted: a risk
+        or counting hit names its whole window, most of it seen by the last version."""
         rule, ev = hit.rule, hit.event
         when = hit.at or ev.timestamp
-        start, end = window_of(when, rule.window)
-        aid = alert_id_for(self.school_id, rule.id, hit.subject, start)
+        start, end, aid = self._alert_of(rule, hit.subject, when)
         acc = alerts_state.get(aid)
         if acc is None:
             acc = {"version": 0, "first": ev.timestamp.isoformat(),
                    "last": when.isoformat(), "count": 0, "score": 0.0,
                    "evidence": [], "end": end.isoformat()}
-        elif ev.event_id in acc["evidence"]:
+        evidence: list[str] = acc["evidence"]
+        recent: list[str] = acc.get("recent", [])
+        have = {*evidence, *recent}
+        if ev.event_id in have:
             return None  # a re-delivered event: nothing new to say
         acc["version"] += 1
         acc["score"] = max(acc["score"], hit.score) if rule.kind == "risk" else (
             acc["score"] + hit.score)
-        for event_id, iso in (*hit.related, (ev.event_id, ev.timestamp.isoformat())):
-            if event_id in acc["evidence"]:
+        for event_id, at in (*hit.related, (ev.event_id, None)):
+            if event_id in have:
                 continue
+            iso = ev.timestamp.isoformat() if at is None else (
+                datetime.fromtimestamp(at, UTC).isoformat())
             acc["count"] += 1
             acc["first"] = min(acc["first"], iso)
             acc["last"] = max(acc["last"], iso)
-            if len(acc["evidence"]) < MAX_EVIDENCE:
-                acc["evidence"].append(event_id)
+            (evidence if len(evidence) < MAX_EVIDENCE else recent).append(event_id)
+            have.add(event_id)
+        if recent:  # counted beyond the evidence: a later hit naming them again adds none
+            acc["recent"] = recent[-MAX_RECENT:]
         acc["last"] = max(acc["last"], when.isoformat())
         alerts_state[aid] = acc
         return Alert(
@@ -215,14 +259,37 @@ class Detector:
             first_seen=datetime.fromisoformat(acc["first"]),
             last_seen=datetime.fromisoformat(acc["last"]),
             window_start=start, window_end=end, event_count=max(acc["count"], 1),
-            evidence_event_ids=tuple(acc["evidence"]),
+            evidence_event_ids=tuple(evidence),
         )
+
+    def _alert_of(self, rule: Rule, subject: str, when: datetime
+                  ) -> tuple[datetime, datetime, str]:
+        """The alert window holding `when` and the alert's id, remembered: a subject
+        over a threshold all day makes a version per event, each needing the same id."""
+        size = rule.window.total_seconds()
+        cache_key = (rule.id, size, subject, (when - _EPOCH).total_seconds() // size)
+        known = self._ids.get(cache_key)
+        if known is None:
+            if len(self._ids) >= ID_CACHE:
+                self._ids.clear()
+            start, end = window_of(when, rule.window)
+            known = self._ids[cache_key] = (
+                start, end, alert_id_for(self.school_id, rule.id, subject, start))
+        return known
 
     @staticmethod
     def _prune(alerts_state: dict[str, Any], now: datetime) -> None:
         cutoff = (now - WINDOW_GRACE).isoformat()
         for aid in [a for a, acc in alerts_state.items() if acc["end"] < cutoff]:
             del alerts_state[aid]
+
+
+def _most_recent(st: dict[str, Any], name: str, value: str) -> None:
+    """Move (or add) `value` to the end of the bounded list `st[name]`."""
+    seen: list[str] = st.get(name, [])
+    if seen and seen[-1] == value:
+        return  # already the most recent: nothing changes
+    st[name] = [*(v for v in seen if v != value), value][-MAX_REMEMBERED:]
 
 
 def latest_versions(alerts: list[Alert]) -> Mapping[str, Alert]:

@@ -23,6 +23,7 @@ ROLES = frozenset({"pupil", "staff", "governor", "visitor"})
 ASSET_CATEGORIES = frozenset({"laptop", "desktop", "tablet", "camera", "phone", "usb"})
 OWNERSHIPS = frozenset({"school", "personal-registered"})
 NETWORK_KINDS = frozenset({"ict-suite", "classroom", "boarding", "staff", "guest", "offsite"})
+MAX_REMEMBERED_IPS = 100_000  # addresses whose network is remembered (cleared when full)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class Directory:
     _by_device: dict[str, Asset] = field(default_factory=dict, repr=False, compare=False)
     _by_tag: dict[str, Asset] = field(default_factory=dict, repr=False, compare=False)
     _by_name: dict[str, Person | None] = field(default_factory=dict, repr=False, compare=False)
+    _by_ip: dict[str, Network | None] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for p in self.people:
@@ -188,14 +190,25 @@ class Directory:
         return out
 
     def network_of(self, ip: str) -> Network | None:
+        """The most specific network holding `ip`; remembered per address, since a school
+        has a few thousand and every event names one (parsing it is the cost)."""
+        try:
+            return self._by_ip[ip]
+        except KeyError:
+            pass
+        found: Network | None = None
         try:
             addr = ipaddress.ip_address(ip)
         except ValueError:
-            return None
-        for net in self.networks:
-            if addr.version == net.network.version and addr in net.network:
-                return net
-        return None
+            pass
+        else:
+            found = next((net for net in self.networks
+                          if addr.version == net.network.version and addr in net.network),
+                         None)
+        if len(self._by_ip) >= MAX_REMEMBERED_IPS:
+            self._by_ip.clear()
+        self._by_ip[ip] = found
+        return found
 
 
 # ---------------------------------------------------------------- parsing

@@ -105,9 +105,9 @@ def test_errors_are_one_line_and_non_zero(tmp_path: Path, make_school: Callable[
 
 
 def test_demo_without_serving_writes_alerts_for_every_injected_scenario(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--no-serve"]) == 0
+        demo_site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`safeguard demo --no-serve` (run once per session by the `demo_site` fixture)."""
+    out = demo_site
     alerts = _alerts(out / "warehouse.duckdb", capsys)
     truth = [json.loads(line) for line in (out / "ground_truth.jsonl").read_text().splitlines()]
     assert truth, "the demo injects scenarios"

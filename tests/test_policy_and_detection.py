@@ -123,6 +123,42 @@ def test_hits_in_one_window_are_one_alert_with_growing_versions() -> None:
     assert det.process(_hit(70), state)[0].alert_id != a1[0].alert_id  # type: ignore[arg-type]
 
 
+def test_event_count_counts_each_event_once_after_the_evidence_list_is_full() -> None:
+    """A counting hit names its whole window; once the alert's evidence holds 50 ids the
+    ones it names again must not be counted again (they were, 186 for 66 on the demo)."""
+    burst = PROFILE + """\
+  - id: tiny-burst
+    kind: event_count
+    clause_ids: [tiny.proxy]
+    severity: 2
+    category: security
+    threshold: 2
+    within: 1h
+    window: 1d
+    when: {event_category: [web], categories: [proxy]}
+"""
+    det, state = Detector(parse_profile(burst, "tiny.yaml"), "test-school"), {}
+    seen = []
+    for minute in range(120):
+        seen += [a for a in det.process(_hit(minute), state)  # type: ignore[arg-type]
+                 if a.rule_id == "tiny-burst"]
+    last = max(seen, key=lambda a: a.version)
+    assert last.event_count == 120 and len(last.evidence_event_ids) == 50
+    assert det.process(_hit(119), state) == []  # type: ignore[arg-type]
+    assert det.process(_hit(7), state) == []  # type: ignore[arg-type]  # past the evidence
+
+
+def test_rules_are_met_only_by_events_of_their_categories() -> None:
+    """The detector's dispatch skips rules whose `when` rejects the event's category or
+    filter categories, and gives the same alerts as asking every rule."""
+    det = _detector()
+    web_proxy = event(categories=("proxy",), person_id="P1", person_role="pupil")
+    assert [r.id for r in det.rules_for("person", web_proxy)] == ["tiny-proxy"]
+    assert det.rules_for("person", event(categories=("news",))) == ()
+    assert det.rules_for("person", event(category="authentication", categories=())) == ()
+    assert det.rules_for("ip", web_proxy) == ()
+
+
 def test_redelivered_event_adds_nothing_and_other_subjects_are_separate() -> None:
     det, state = _detector(), {}
     det.process(_hit(1), state)  # type: ignore[arg-type]

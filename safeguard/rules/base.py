@@ -207,14 +207,15 @@ class Conditions:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A rule fired for a subject; `related` are other (event id, ISO time) of the evidence."""
+    """A rule fired for a subject; `related` are other (event id, epoch seconds) of the
+    evidence (epoch, not ISO: a risk hit names up to 40, most already in the alert)."""
 
     rule: Rule
     subject: str
     subject_kind: str
     event: Event
     score: float = 1.0
-    related: tuple[tuple[str, str], ...] = ()
+    related: tuple[tuple[str, float], ...] = ()
     at: datetime | None = None  # when the breach happened, if not at `event` (a deadline)
 
 
@@ -269,8 +270,14 @@ class Rule:
 
     def evaluate(self, event: Event, subject: str, subject_kind: str,
                  state: MutableMapping[str, Any], facts: Facts = NO_FACTS) -> list[Hit]:
-        """Hits this event causes; `state` is the rule's own memory for this subject."""
+        """Hits this event causes; `state` is the rule's own memory for this subject.
+        Every kind returns no hit and leaves its state alone for an event `when` rejects
+        (the detector relies on that to skip rules by event category)."""
         raise NotImplementedError
+
+    def conditions(self) -> tuple[Conditions, ...]:
+        """Every condition set of the rule: `when`, then the kind's own (steps, scores...)."""
+        return (self.when,)
 
     def due(self, now_iso: str, subject: str, subject_kind: str,
             state: MutableMapping[str, Any]) -> list[Hit]:

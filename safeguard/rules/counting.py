@@ -50,8 +50,8 @@ def densest_window(items: list[list[Any]], now: float, within: float,
     return best
 
 
-def _related(items: list[list[Any]]) -> tuple[tuple[str, str], ...]:
-    return tuple((str(i[-1]), datetime.fromtimestamp(i[0], UTC).isoformat()) for i in items)
+def _related(items: list[list[Any]]) -> tuple[tuple[str, float], ...]:
+    return tuple((str(i[-1]), i[0]) for i in items)
 
 
 @register_rule_kind("event_count")
@@ -76,7 +76,7 @@ class EventCountRule(Rule):
         now = event.timestamp.timestamp()
         span = self.within.total_seconds()
         items = list(state.get("items", []))
-        if any(i[1] == event.event_id for i in items):
+        if event.event_id in [i[1] for i in items]:
             return []
         # bounded by count, not by "older than the newest": a late event must still count
         items = sorted([*items, [now, event.event_id]])[-max(self.threshold * 3, MAX_ITEMS):]
@@ -116,7 +116,7 @@ class ValueCountRule(Rule):
         now = event.timestamp.timestamp()
         span = self.within.total_seconds()
         items = list(state.get("items", []))
-        if any(i[2] == event.event_id for i in items):
+        if event.event_id in [i[2] for i in items]:
             return []
         items = sorted([*items, [now, value, event.event_id]])[-max(self.threshold * 6,
                                                                       MAX_ITEMS * 2):]
@@ -171,6 +171,9 @@ class RiskRule(Rule):
         return {"scores": tuple(scores), "threshold": float(threshold),
                 "half_life": parse_duration(data.get("half_life", "1d"))}
 
+    def conditions(self) -> tuple[Conditions, ...]:
+        return (self.when, *(s.when for s in self.scores))
+
     def evaluate(self, event: Event, subject: str, subject_kind: str,
                  state: MutableMapping[str, Any], facts: Facts = NO_FACTS) -> list[Hit]:
         """The score at time T is the decayed sum of contributions at or before T, so the
@@ -180,7 +183,7 @@ class RiskRule(Rule):
             return []
         now = event.timestamp.timestamp()
         items: list[list[Any]] = list(state.get("items", []))
-        if any(i[1] == event.event_id for i in items):
+        if event.event_id in [i[1] for i in items]:
             return []
         half_life = self.half_life.total_seconds()
         credited: list[str] = list(state.get("credited", []))
@@ -206,7 +209,7 @@ class RiskRule(Rule):
             score = sum(i[2] * 0.5 ** ((t - i[0]) / half_life) for i in items if i[0] <= t)
             if score >= self.threshold:
                 return [Hit(self, subject, subject_kind, event, round(score, 3),
-                            related=_related([[i[0], i[1]] for i in items
-                                              if i[0] <= t and i[1] != event.event_id]),
+                            related=tuple((str(i[1]), i[0]) for i in items
+                                          if i[0] <= t and i[1] != event.event_id),
                             at=datetime.fromtimestamp(max(t, now), UTC))]
         return []

@@ -42,10 +42,6 @@ def due_by(text: str, fallback: float) -> float:
         return fallback
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
-
-
 @register_rule_kind("sequence")
 @dataclass(frozen=True)
 class SequenceRule(Rule):
@@ -75,6 +71,9 @@ class SequenceRule(Rule):
         return {"steps": tuple(steps), "within": parse_duration(data.get("within", "1h")),
                 "ordered": ordered}
 
+    def conditions(self) -> tuple[Conditions, ...]:
+        return (self.when, *self.steps)
+
     def evaluate(self, event: Event, subject: str, subject_kind: str,
                  state: MutableMapping[str, Any], facts: Facts = NO_FACTS) -> list[Hit]:
         """Decided on event time: occurrences of each step are remembered, and a chain
@@ -100,7 +99,7 @@ class SequenceRule(Rule):
         last = max(o[0] for o in chain)
         used = {o[1] for o in chain}
         state["seen"] = [[o for o in occ if o[0] > last and o[1] not in used] for occ in seen]
-        related = tuple((str(o[1]), _iso(o[0])) for o in chain if o[1] != event.event_id)
+        related = tuple((str(o[1]), o[0]) for o in chain if o[1] != event.event_id)
         return [Hit(self, subject, subject_kind, event, float(self.severity), related=related,
                     at=datetime.fromtimestamp(last, UTC))]
 
@@ -167,6 +166,10 @@ class AbsenceRule(Rule):
                 "deadline_label": data.get("deadline_label"),
                 "deadline_required": bool(data.get("deadline_required", False)),
                 "correlate_on": correlate}
+
+    def conditions(self) -> tuple[Conditions, ...]:
+        return (self.when, self.start, self.expect,
+                *((self.expect_end,) if self.expect_end is not None else ()))
 
     def _key(self, event: Event) -> str:
         if not self.correlate_on:
