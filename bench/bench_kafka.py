@@ -425,9 +425,22 @@ def run(args: argparse.Namespace, tmp: Path, days: int, late_days: int, pupils: 
         latency_cap: float, profile: Path | None, procs: list[Proc],
         keep_kafka: Callable[[LocalKafka], None]) -> int:
     t_setup = time.monotonic()
+    if args.bootstrap:
+        bootstrap = args.bootstrap
+    else:  # the broker starts (a JVM, mostly waiting) while the simulator writes
+        kafka = LocalKafka(tmp / "kafka")
+        keep_kafka(kafka)
+        starting = threading.Thread(target=kafka.start, daemon=True)
+        starting.start()
     sim = tmp / "sim"
     simulate(sim, profile="beaudesert-park", days=days + late_days, seed=7, pupils=pupils,
              staff=max(32, pupils // 10), formats={"filter": "squid"})
+    if not args.bootstrap:
+        starting.join(timeout=180)
+        status = kafka.status()
+        if not status.running or status.bootstrap is None:
+            raise SystemExit(f"the local broker did not start; see {kafka.log_file}")
+        bootstrap = status.bootstrap
     specs = [InputSpec.parse(s) for s in (sim / "inputs.txt").read_text().split()]
     squid = next(s for s in specs if s.source == "filter:squid")
     cut = (START + timedelta(days=days)).timestamp()
@@ -441,12 +454,6 @@ def run(args: argparse.Namespace, tmp: Path, days: int, late_days: int, pupils: 
         pupil_accounts = [r["accounts"].split(";")[0] for r in csv.DictReader(fh)
                           if r["role"] == "pupil" and r["accounts"]]
 
-    if args.bootstrap:
-        bootstrap = args.bootstrap
-    else:
-        kafka = LocalKafka(tmp / "kafka")
-        keep_kafka(kafka)
-        bootstrap = kafka.start()
     topics = Topics(f"b{uuid.uuid4().hex[:8]}.")
     ensure_topics(bootstrap, topics, partitions=PARTITIONS)
     env = {**os.environ, "SAFEGUARD_TOPIC_PREFIX": topics.prefix, "PYTHONPATH": str(REPO)}

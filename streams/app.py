@@ -20,6 +20,7 @@ downstream.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -227,6 +228,13 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
                                          else max(mark, event.timestamp))
             state.flush()
             await send_alerts(found)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def load_quality_suites() -> None:
+        # GX's import and context take seconds (more on a busy box): do it while the
+        # consumer group forms, in a thread so the loop keeps heart-beating, rather than
+        # stalling the first raw message after every start
+        await asyncio.get_running_loop().run_in_executor(None, pipeline.validator.start)
 
     @app.timer(TICK_SECONDS, on_leader=True)  # type: ignore[untyped-decorator]
     async def tick() -> None:
