@@ -196,7 +196,8 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
             refresh_rules()
             try:
                 msg = orjson.loads(event_.value)
-            except ValueError as exc:
+                items = [] if "tick" in msg else items_of(msg)
+            except (ValueError, TypeError) as exc:
                 await poison("detect", event_.value, exc)
                 continue
             partition = event_.message.partition
@@ -213,7 +214,7 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
                 continue
             state = WriteBehind(subject_state)
             found: list[Any] = []
-            for item in items_of(msg):
+            for item in items:
                 try:
                     event = Event.from_dict(item["event"])
                     keys = item["keys"] if "keys" in item else [item["key"]]

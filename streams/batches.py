@@ -70,8 +70,11 @@ def _joined(parts: list[bytes]) -> bytes:
     return b'{"batch":[' + b",".join(parts) + b"]}"
 
 
-def items_of(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The items of a decoded message: its batch, or the message itself."""
+def items_of(msg: Any) -> list[dict[str, Any]]:
+    """The items of a decoded message: its batch, or the message itself; ValueError if it
+    is not a JSON object (the agents dead-letter it)."""
+    if not isinstance(msg, Mapping):
+        raise ValueError(f"not a JSON object: {type(msg).__name__}")
     batch = msg.get("batch")
     return list(batch) if isinstance(batch, list) else [dict(msg)]
 

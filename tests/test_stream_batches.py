@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 
 from streams.batches import PartitionBatches, WriteBehind, items_of, partition_of
 
@@ -33,9 +34,12 @@ def test_items_go_to_their_keys_partition_in_order_and_messages_stay_small() -> 
     assert not list(batches.messages())  # drained
 
 
-def test_a_message_without_batch_is_one_item() -> None:
+def test_a_message_without_batch_is_one_item_and_a_non_object_is_refused() -> None:
     single = {"event": {"event.id": "e1"}, "key": {}, "primary": True}
     assert items_of(single) == [single]
+    for bad in ([1, 2], 3, "x", None):
+        with pytest.raises(ValueError, match="not a JSON object"):
+            items_of(bad)
 
 
 def test_write_behind_reads_its_own_writes_and_flushes_each_key_once() -> None:
