@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/bench_simulator.py
 	$(BIN)/python bench/bench_parsers.py
 	$(BIN)/python bench/bench_warehouse.py
+	$(BIN)/python bench/bench_kafka.py
 
 clean:
 	rm -rf $(VENV) .safeguard .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -20,7 +20,11 @@ def sink_lag(broker: str, topics: Topics, timeout_ms: int = 3_000) -> int | None
         admin = KafkaAdminClient(bootstrap_servers=broker, client_id="safeguard-dashboard",
                                  request_timeout_ms=timeout_ms)
         try:
-            committed = admin.list_consumer_group_offsets(group)
+            # kafka-python 2.x: list_consumer_group_offsets(group); 3.x renamed it
+            # list_group_offsets, keyed by group (the old name is gone)
+            legacy = getattr(admin, "list_consumer_group_offsets", None)
+            committed = (legacy(group) if legacy is not None
+                         else admin.list_group_offsets(group).get(group) or {})
         finally:
             admin.close()
         if not committed:

@@ -207,7 +207,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     ensure_topics(settings.broker, topics, partitions=args.partitions)
     # tables must match the topics they are partitioned like: whoever created the topics
     # (another worker, the sink, an earlier run) decided the count, so adopt it
-    actual = partition_count(settings.broker, topics.signals) or args.partitions
+    actual = partition_count(settings.broker, topics.signals, wait=30) or args.partitions
     if actual != args.partitions:
         log.warning("topics have %d partitions; using that, not --partitions %d",
                     actual, args.partitions)

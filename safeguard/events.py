@@ -145,17 +145,17 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         """Flat dict with ECS dotted names; None values are left out."""
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None or (f.name in ("categories", "themes", "labels") and not value):
+        for name, ecs, kind in _WIRE:  # precomputed: fields() per call was its main cost
+            value = getattr(self, name)
+            if value is None or (kind and not value):
                 continue
-            if f.name == "timestamp":
-                value = value.isoformat()
-            elif f.name in ("categories", "themes"):
+            if kind == 1:
                 value = list(value)
-            elif f.name == "labels":
+            elif kind == 2:
                 value = dict(value)
-            out[ECS_NAMES[f.name]] = value
+            elif kind == 3:
+                value = value.isoformat()
+            out[ecs] = value
         return out
 
     @classmethod
@@ -184,6 +184,13 @@ class Event:
             return cls(**kwargs)
         except TypeError as exc:
             raise EventError(str(exc)) from exc
+
+
+# (attribute, wire name, kind) in field order: 1 a tuple sent as a list, 2 the labels
+# mapping, 3 the timestamp (never empty), 0 a plain value
+_WIRE = tuple((f.name, ECS_NAMES[f.name],
+               {"categories": 1, "themes": 1, "labels": 2, "timestamp": 3}.get(f.name, 0))
+              for f in fields(Event))
 
 
 def utc_from_epoch(seconds: float) -> datetime:

@@ -96,14 +96,24 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int = 4) -> list[s
         admin.close()
 
 
-def partition_count(bootstrap: str, topic: str) -> int | None:
-    """How many partitions a topic really has (None if it does not exist)."""
+def partition_count(bootstrap: str, topic: str, wait: float = 0.0) -> int | None:
+    """How many partitions a topic really has (None if it does not exist). With `wait`,
+    keep asking that long: a topic another process has just created can be missing from
+    the metadata for a moment, and a worker that took its own --partitions then would
+    build tables that do not match the topic (Faust's PartitionsMismatch)."""
+    import time
+
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="safeguard-admin")
     try:
-        parts = consumer.partitions_for_topic(topic)
-        return len(parts) if parts else None
+        deadline = time.monotonic() + wait
+        while True:
+            parts = consumer.partitions_for_topic(topic)
+            if parts or time.monotonic() >= deadline:
+                return len(parts) if parts else None
+            time.sleep(0.2)  # retry interval while the metadata catches up
+            consumer.topics()  # refresh the cluster metadata
     finally:
         consumer.close()
 
