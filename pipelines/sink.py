@@ -249,6 +249,13 @@ class Sink:
         if self._consumer is not None:
             self._consumer.close(autocommit=False)
             self._consumer = None
-        if self.notifier is not None:
-            self.notifier.close(self.warehouse)
-        self.warehouse.close()
+        try:
+            if self.notifier is not None:
+                self.notifier.close(self.warehouse)
+        except WRITE_ERRORS as exc:  # stopped while the disk is still full: say so, once
+            log.error("warehouse not written on shutdown (%s)", describe(exc))
+        try:
+            self.warehouse.close()
+        except WRITE_ERRORS as exc:
+            log.error("readers' snapshot not refreshed on shutdown (%s); the data is in "
+                      "the warehouse file", describe(exc))
