@@ -10,6 +10,7 @@ committed, nothing lost, and once writable again every row stored exactly once.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import signal
@@ -212,6 +213,9 @@ def test_an_unwritable_warehouse_pauses_ingest_then_resumes_with_every_row_once(
     assert sink.wait(timeout=60) == 0
     assert stored_rows(db) == (total * PER_ROUND, 0)  # every event once
     text = (tmp_path / "sink.log").read_text()
-    assert "warehouse write failed" in text and "ingest resumes" in text
+    # the batch write, or the snapshot publish if the sink was idle when the disk filled
+    assert re.search(r"ERROR pipelines.sink: warehouse (write|publish) failed \((IOException|"
+                     r"TransactionException): .*(File too large|Operation not permitted)", text)
+    assert "ingest resumes" in text
     assert PUPIL_ACCOUNT not in text and "private" not in text  # no personal data in the log
     print(f"{fault}: {text.count('ingest paused')} failed attempts logged")
