@@ -241,7 +241,12 @@ class Notifier:
                 break
         if not outcomes:
             return
-        record_outcomes(wh.con, outcomes, datetime.now(UTC))
+        try:
+            record_outcomes(wh.con, outcomes, datetime.now(UTC))
+        except Exception:
+            for o in outcomes:  # the warehouse refused them (disk full): keep for next tick
+                self._results.put(o)
+            raise
         for o in outcomes:
             self._in_flight.discard((o.alert_id, o.channel))
         wh.mark_days(set())  # no event day changed, but readers' snapshot should show these

@@ -43,6 +43,10 @@ TICK_SECONDS = 2.0
 # how far behind a partition's newest event time a deadline is judged: events may arrive
 # this much out of order (other sources, other partitions) and still meet it
 ALLOWED_LATENESS = timedelta(minutes=10)
+# how long a crashed worker's partitions wait before the group moves them (Faust's default
+# of 60 s held every alert of those partitions back for a minute after a kill -9); well
+# above the 3 s heartbeat, so a busy event loop is not taken for a dead worker
+SESSION_TIMEOUT = 20.0
 
 
 __all__ = ["create_app", "partition_of", "run_worker", "signal_items"]
@@ -64,7 +68,8 @@ def signal_items(event: Event, keys: list[SubjectKey],
 
 def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: Topics,
                partitions: int = 4, store: str = "memory://",
-               rules: RuleConfigWatcher | None = None) -> faust.App:
+               rules: RuleConfigWatcher | None = None,
+               session_timeout: float = SESSION_TIMEOUT) -> faust.App:
     """Build the app; nothing connects until the worker starts."""
     data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -80,6 +85,7 @@ def create_app(pipeline: Pipeline, *, bootstrap: str, data_dir: Path, topics: To
         producer_linger=0.01,
         producer_max_batch_size=1024 * 1024,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=session_timeout,
     )
     raw = app.topic(*topics.raw, value_serializer="raw", key_serializer="raw")
     events = app.topic(topics.events, value_serializer="raw", key_serializer="raw",

@@ -126,8 +126,10 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
 
 
 def poll(check: Callable[[], Any], timeout: float, what: str,
-         alive: list[subprocess.Popen[bytes]], logs: Path) -> Any:
-    """Call `check` until it returns something truthy; fail with the logs at the deadline."""
+         alive: list[subprocess.Popen[bytes]], logs: Path,
+         describe: Callable[[], Any] | None = None) -> Any:
+    """Call `check` until it returns something truthy; fail with the logs at the deadline
+    (and what `describe` says about the state then)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
@@ -138,7 +140,8 @@ def poll(check: Callable[[], Any], timeout: float, what: str,
                 pytest.fail(f"process {p.args} exited with {p.returncode}:\n"
                             + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
         time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}:\n"
+    state = f" ({describe()})" if describe is not None else ""
+    pytest.fail(f"timed out waiting for {what}{state}:\n"
                 + "\n".join(f.read_text()[-3000:] for f in logs.glob("*.log")))
 
 

@@ -4,7 +4,7 @@ and a block that commits whole or not at all."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import duckdb
@@ -28,5 +28,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        # a failed COMMIT (disk full, read-only file) has ended the transaction already;
+        # ROLLBACK would then raise "no transaction is active" and hide the real error
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise

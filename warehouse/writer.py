@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -128,9 +129,21 @@ class Warehouse:
 
     def close(self) -> None:
         if self._con is not None:
-            self.publish(force=True)
-            self._con.close()
+            try:
+                self.publish(force=True)
+            finally:  # an unwritable disk must not keep the file open (and locked)
+                self._con.close()
+                self._con = None
+
+    def reopen(self) -> None:
+        """Drop the connection without publishing and open the file again: after a fatal
+        I/O error DuckDB invalidates the database, and only a new connection (which
+        replays the WAL) can write again."""
+        if self._con is not None:
+            with suppress(duckdb.Error):
+                self._con.close()
             self._con = None
+        self.start()
 
     def __enter__(self) -> Warehouse:
         return self.start()
