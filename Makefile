@@ -37,6 +37,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_simulator.py
 	$(BIN)/python bench/bench_parsers.py
+	$(BIN)/python bench/bench_embedded.py
 	$(BIN)/python bench/bench_warehouse.py
 	$(BIN)/python bench/bench_kafka.py
 

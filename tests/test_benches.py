@@ -43,6 +43,15 @@ def test_warehouse_benchmark_quick_meets_the_query_target_and_compares_the_sink(
     assert met[1] == met[2] and int(met[2]) >= 40
 
 
+def test_embedded_benchmark_quick_times_every_stage_against_reading_the_lines() -> None:
+    out = _run("bench_embedded.py")
+    for stage in ("baseline: read lines", "parse + data quality", "enrich",
+                  "detect (all rules)", "end to end (EmbeddedRunner)"):
+        assert re.search(rf"^{re.escape(stage)} +[\d,]+ +[\d.]+ +[\d,]+ +[\d.]+$", out,
+                         re.MULTILINE), out
+    assert re.search(r"end to end [\d,]+ events/s; target 200,000: (met|missed)", out), out
+
+
 @pytest.mark.kafka
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # <= 60 s on a quiet machine; several minutes when it is shared
