@@ -18,6 +18,7 @@ import pytest
 
 from safeguard.cli import main
 from tests.conftest import REPO, poll, squid_line
+from tests.kafka_faults import stable_members
 from warehouse.queries import alerts_as_records, ingest_accounting
 from warehouse.reader import WarehouseReader
 
@@ -34,21 +35,6 @@ def _cli(*args: str, env: dict[str, str]) -> str:
                           capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
-
-
-def _stable_members(bootstrap: str, group: str) -> int:
-    """Members of a consumer group once it is Stable (0 while it rebalances)."""
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="test-admin")
-    try:
-        info = admin.describe_groups([group]).get(group) or {}
-    except KafkaError:  # no coordinator yet: the group does not exist so far
-        return 0
-    finally:
-        admin.close()
-    return len(info.get("members", [])) if info.get("group_state") == "Stable" else 0
 
 
 def _alerts(db: Path) -> list[dict[str, Any]]:
@@ -126,7 +112,7 @@ def test_two_workers_raise_the_same_alert_ids_as_the_embedded_runner(
     # both workers in the group before any data: this test is about partitioned state
     # agreeing with one process; a worker joining mid-stream is the Scale issue's fault test
     group = env["SAFEGUARD_TOPIC_PREFIX"] + "safeguard-worker"
-    poll(lambda: _stable_members(kafka_bootstrap, group) == 2, 180,
+    poll(lambda: stable_members(kafka_bootstrap, group) == 2, 180,
          "two workers in a stable group", procs, tmp_path)
     # sign-ins, devices and incidents first, then the web traffic they explain: as in a
     # live school, where the login comes before the browsing it attributes
