@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,15 +67,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process we started, then kill it if it does not go."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager
@@ -100,7 +92,7 @@ def served(argv: list[str], port: int, log_path: Path,
             assert health == "ok", f"dashboard did not start:\n{log_path.read_text()}"
             yield base
         finally:
-            stop(proc)
+            stop_process(proc, grace=20)
 
 
 @dataclass

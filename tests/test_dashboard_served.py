@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from tests.conftest import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,12 +43,7 @@ def test_dashboard_serves_on_loopback(tmp_path: Path, demo_site: Path) -> None:
             assert "<title>Streamlit</title>" in r.read().decode()
         assert f"http://127.0.0.1:{port}" in (tmp_path / "dashboard.log").read_text()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=20)
     # stopping `safeguard dashboard` stops the Streamlit server it started (no orphan)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

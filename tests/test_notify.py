@@ -41,7 +41,7 @@ from safeguard.notification import (
     webhook_body,
 )
 from safeguard.settings import Settings
-from tests.conftest import REPO, poll, squid_line, write_school
+from tests.conftest import REPO, poll, squid_line, stop_process, write_school
 from warehouse.notifications import Outcome, due_notifications, notification_rows, record_outcomes
 from warehouse.reader import WarehouseReader
 from warehouse.writer import Warehouse
@@ -383,13 +383,7 @@ class Follower:
 
     def close(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+            stop_process(proc)
 
 
 def _env(smtp_port: int, hook: HookServer) -> dict[str, str]:

@@ -29,7 +29,7 @@ import pytest
 from safeguard.alerts import Alert, alert_id_for
 from safeguard.events import Event
 from streams.topics import Topics, ensure_topics
-from tests.conftest import REPO, event, poll
+from tests.conftest import REPO, event, poll, stop_process
 from tests.kafka_faults import stored_rows
 from warehouse.reader import WarehouseReader
 from warehouse.writer import IngestBatch
@@ -115,13 +115,7 @@ def piped_sink(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]
 
     yield start
     for proc, thread in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         thread.join(timeout=10)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import poll
 from tests.kafka_faults import (
+    Case,
     build_case,
     differences,
     env,
@@ -38,6 +39,25 @@ def _worker(spawn: Callable[..., subprocess.Popen[bytes]], bootstrap: str, schoo
                  "--partitions", "4", env=env, name=name)
 
 
+def _flowing(case: Case, db: Path, e: dict[str, str], bootstrap: str,
+             spawn: Callable[..., subprocess.Popen[bytes]], logs: Path, state: str
+             ) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """A sink and one worker (`worker1`, tables in `logs/state`) in its group, the case's
+    first records stored and its first web traffic through the worker; (worker, sink)."""
+    group = e["SAFEGUARD_TOPIC_PREFIX"] + "safeguard-worker"
+    sink = spawn("sink", "--broker", bootstrap, "--db", str(db), "--partitions", "4",
+                 env=e, name="sink")
+    worker = _worker(spawn, bootstrap, case.school, logs / state, e, "worker1")
+    procs = [worker, sink]
+    poll(lambda: stable_members(bootstrap, group) == 1, 180, "the worker in its group",
+         procs, logs)
+    ingest(case, case.first, bootstrap, e)
+    before = poll(lambda: stored_events(db), 180, "the first events", procs, logs)
+    ingest(case, case.squid[:1], bootstrap, e)
+    poll(lambda: stored_events(db) > before, 180, "web events flowing", procs, logs)
+    return worker, sink
+
+
 def _stop(*procs: subprocess.Popen[bytes]) -> None:
     """SIGTERM and wait, so the warehouse file is free to open and check."""
     for proc in procs:
@@ -52,19 +72,9 @@ def test_kill_9_of_a_worker_mid_stream_then_restart_loses_and_duplicates_no_aler
         spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
     case = build_case(tmp_path)
     db, e = tmp_path / "kafka.duckdb", env()
-    group = e["SAFEGUARD_TOPIC_PREFIX"] + "safeguard-worker"
-    sink = spawn("sink", "--broker", kafka_bootstrap, "--db", str(db), "--partitions", "4",
-                 env=e, name="sink")
-    worker = _worker(spawn, kafka_bootstrap, case.school, tmp_path / "state", e, "worker1")
-    poll(lambda: stable_members(kafka_bootstrap, group) == 1, 180, "the worker in its group",
-         [worker, sink], tmp_path)
-    ingest(case, case.first, kafka_bootstrap, e)
-    before = poll(lambda: stored_events(db), 180, "the first events", [worker, sink], tmp_path)
-    ingest(case, case.squid[:1], kafka_bootstrap, e)
     # kill as soon as the web traffic is flowing through the worker: with tables written,
     # offsets and changelogs in flight
-    poll(lambda: stored_events(db) > before, 180, "web events flowing", [worker, sink],
-         tmp_path)
+    worker, sink = _flowing(case, db, e, kafka_bootstrap, spawn, tmp_path, "state")
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
     at_kill = stored_events(db)
@@ -90,16 +100,7 @@ def test_a_worker_joining_mid_stream_loses_no_alert(
     case = build_case(tmp_path, parts=3)
     db, e = tmp_path / "kafka.duckdb", env()
     group = e["SAFEGUARD_TOPIC_PREFIX"] + "safeguard-worker"
-    sink = spawn("sink", "--broker", kafka_bootstrap, "--db", str(db), "--partitions", "4",
-                 env=e, name="sink")
-    first = _worker(spawn, kafka_bootstrap, case.school, tmp_path / "state1", e, "worker1")
-    poll(lambda: stable_members(kafka_bootstrap, group) == 1, 180, "the first worker",
-         [first, sink], tmp_path)
-    ingest(case, case.first, kafka_bootstrap, e)
-    before = poll(lambda: stored_events(db), 180, "the first events", [first, sink], tmp_path)
-    ingest(case, case.squid[:1], kafka_bootstrap, e)
-    poll(lambda: stored_events(db) > before, 180, "web events flowing", [first, sink],
-         tmp_path)
+    first, sink = _flowing(case, db, e, kafka_bootstrap, spawn, tmp_path, "state1")
     second = _worker(spawn, kafka_bootstrap, case.school, tmp_path / "state2", e, "worker2")
     ingest(case, case.squid[1:2], kafka_bootstrap, e)  # sent while the group rebalances
     procs = [first, second, sink]
